@@ -1,0 +1,396 @@
+/* book.c — add, move, cancel and list appointments; free slots; blocks. */
+#include <string.h>
+
+#include "cli.h"
+#include "banned.h"
+
+static const char usage_str[] =
+    "usage: book add --client C --service S [--staff P] --at TIME "
+    "[--notes T]\n"
+    "       book move ID --at TIME [--staff P] [--reason T]\n"
+    "       book cancel ID [--reason T]\n"
+    "       book show ID\n"
+    "       book list [--from T] [--to T] [--before T] [--date DATE]\n"
+    "                 [--client C] [--staff P] [--status S]\n"
+    "       book slots --service S [--staff P] --date DATE [--days N]\n"
+    "       book block --staff P --from T --to T [--title T]\n"
+    "       book unblock ID\n"
+    "       book blocks [--staff P] [--from T] [--to T]\n";
+
+enum { O_CLIENT = 0x200, O_SERVICE, O_STAFF, O_AT, O_NOTES, O_REASON,
+	O_FROM, O_TO, O_BEFORE, O_DATE, O_STATUS, O_DAYS, O_TITLE };
+
+static void
+print_appt(struct rv_ctx *ctx, int64_t id)
+{
+	json_t *rec;
+
+	rv_check(ctx, appt_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_out_begin(ctx, appt_cols, 1);
+	rv_emit(ctx, rec);
+}
+
+static int
+book_add(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "client", required_argument, NULL, O_CLIENT },
+		{ "service", required_argument, NULL, O_SERVICE },
+		{ "staff", required_argument, NULL, O_STAFF },
+		{ "at", required_argument, NULL, O_AT },
+		{ "notes", required_argument, NULL, O_NOTES },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *client = NULL, *service = NULL, *staff = NULL, *at = NULL;
+	struct appt_req r = { 0 };
+	int64_t id;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_CLIENT: client = optarg; break;
+		case O_SERVICE: service = optarg; break;
+		case O_STAFF: staff = optarg; break;
+		case O_AT: at = optarg; break;
+		case O_NOTES: r.notes = rv_text(ctx, "notes", optarg, 2000); break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc || client == NULL || service == NULL || at == NULL)
+		rv_usage(ctx);
+	r.start = rv_time(ctx, at);
+	/* Check and insert in one write transaction: no other process can
+	 * book the same operator between the two. */
+	rv_begin(ctx);
+	r.client_id = rv_client(ctx, client);
+	r.service_id = rv_service(ctx, service);
+	if (staff != NULL)
+		r.staff_id = rv_staff(ctx, staff);
+	rv_check(ctx, appt_book(rv_db(ctx), &ctx->who, &r, &id, &ctx->err));
+	rv_commit(ctx);
+	print_appt(ctx, id);
+	return rv_finish(ctx);
+}
+
+static int
+book_move(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "at", required_argument, NULL, O_AT },
+		{ "staff", required_argument, NULL, O_STAFF },
+		{ "reason", required_argument, NULL, O_REASON },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *staff = NULL, *at = NULL;
+	struct appt_req r = { 0 };
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_AT: at = optarg; break;
+		case O_STAFF: staff = optarg; break;
+		case O_REASON:
+			ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+			break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (argc - optind != 1 || at == NULL)
+		rv_usage(ctx);
+	r.id = rv_id(ctx, "appointment", argv[optind]);
+	r.start = rv_time(ctx, at);
+	rv_begin(ctx);
+	if (staff != NULL)
+		r.staff_id = rv_staff(ctx, staff);
+	rv_check(ctx, appt_move(rv_db(ctx), &ctx->who, &r, &ctx->err));
+	rv_commit(ctx);
+	print_appt(ctx, r.id);
+	return rv_finish(ctx);
+}
+
+static int
+book_cancel(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, O_REASON },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t id;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		if (opt != O_REASON)
+			rv_usage(ctx);
+		ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+	}
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	id = rv_id(ctx, "appointment", argv[optind]);
+	rv_begin(ctx);
+	rv_check(ctx, appt_cancel(rv_db(ctx), &ctx->who, id, &ctx->err));
+	rv_commit(ctx);
+	print_appt(ctx, id);
+	return rv_finish(ctx);
+}
+
+static int
+book_show(struct rv_ctx *ctx, int argc, char **argv)
+{
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	print_appt(ctx, rv_id(ctx, "appointment", argv[optind]));
+	return rv_finish(ctx);
+}
+
+static int
+book_ls(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ "before", required_argument, NULL, O_BEFORE },
+		{ "date", required_argument, NULL, O_DATE },
+		{ "client", required_argument, NULL, O_CLIENT },
+		{ "staff", required_argument, NULL, O_STAFF },
+		{ "status", required_argument, NULL, O_STATUS },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const statuses[] = { "booked", "done", "cancelled",
+		"needs_review", NULL };
+	const char *from = NULL, *to = NULL, *before = NULL, *date = NULL;
+	const char *client = NULL, *staff = NULL;
+	struct appt_filter f = { 0 };
+	int opt, i;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_FROM: from = optarg; break;
+		case O_TO: to = optarg; break;
+		case O_BEFORE: before = optarg; break;
+		case O_DATE: date = optarg; break;
+		case O_CLIENT: client = optarg; break;
+		case O_STAFF: staff = optarg; break;
+		case O_STATUS: f.status = optarg; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc)
+		rv_usage(ctx);
+	if (date != NULL && (from != NULL || to != NULL || before != NULL))
+		rv_die(ctx, EX_USAGE, "--date cannot go with --from, --to or "
+		    "--before");
+	if (to != NULL && before != NULL)
+		rv_die(ctx, EX_USAGE, "--to and --before are the same bound: "
+		    "give one");
+	if (f.status != NULL) {
+		for (i = 0; statuses[i] && strcmp(statuses[i], f.status); i++)
+			;
+		if (statuses[i] == NULL)
+			rv_die(ctx, EX_USAGE, "bad status '%s': booked, done, "
+			    "cancelled or needs_review", f.status);
+	}
+	if (date != NULL) {
+		if (strlen(date) != 10)
+			rv_die(ctx, EX_USAGE, "--date takes a date: YYYY-MM-DD");
+		f.from = rv_bound(ctx, date, 0);
+		f.to = rv_bound(ctx, date, 1);
+	}
+	if (from != NULL)
+		f.from = rv_bound(ctx, from, 0);
+	if (to != NULL)
+		f.to = rv_bound(ctx, to, 1);	/* a date: that whole day */
+	if (before != NULL)
+		f.to = rv_bound(ctx, before, 0);
+	if (client != NULL)
+		f.client_id = rv_client(ctx, client);
+	if (staff != NULL)
+		f.staff_id = rv_staff(ctx, staff);
+	rv_out_begin(ctx, appt_cols, 0);
+	rv_check(ctx, appt_list(rv_db(ctx), &f, rv_emit_cb, ctx, &ctx->err));
+	return rv_finish(ctx);
+}
+
+static int
+book_slots(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "service", required_argument, NULL, O_SERVICE },
+		{ "staff", required_argument, NULL, O_STAFF },
+		{ "date", required_argument, NULL, O_DATE },
+		{ "days", required_argument, NULL, O_DAYS },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *service = NULL, *staff = NULL, *date = NULL;
+	struct slot_req r = { 0 };
+	long days = 1;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_SERVICE: service = optarg; break;
+		case O_STAFF: staff = optarg; break;
+		case O_DATE: date = optarg; break;
+		case O_DAYS:
+			if (!parse_int(optarg, 1, 62, &days))
+				rv_die(ctx, EX_USAGE,
+				    "bad --days '%s': 1 to 62", optarg);
+			break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc || service == NULL || date == NULL)
+		rv_usage(ctx);
+	rv_check(ctx, tm_parse_date(date, &r.y, &r.m, &r.d, &ctx->err));
+	rv_check(ctx, conf_duration(ctx->conf, "booking.slot_step", &r.step,
+	    &ctx->err));
+	if (r.step % 60 != 0 || r.step > 86400)
+		rv_die(ctx, EX_CONFIG, "config booking.slot_step: whole "
+		    "minutes, at most a day");
+	r.days = (int)days;
+	r.now = ctx->who.now;
+	r.service_id = rv_service(ctx, service);
+	if (staff != NULL)
+		r.staff_id = rv_staff(ctx, staff);
+	rv_out_begin(ctx, slot_cols, 0);
+	rv_check(ctx, appt_slots(rv_db(ctx), &r, rv_emit_cb, ctx, &ctx->err));
+	return rv_finish(ctx);
+}
+
+static int
+warn_appt(json_t *rec, void *arg)
+{
+	struct rv_ctx *ctx = arg;
+	const char *start = json_string_value(json_object_get(rec, "start"));
+
+	rv_warn(ctx, "appointment %lld at %.10s %.5s is inside this block: "
+	    "move or cancel it", (long long)json_integer_value(
+	    json_object_get(rec, "id")), start, start + 11);
+	json_decref(rec);
+	return 0;
+}
+
+static int
+book_block(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "staff", required_argument, NULL, O_STAFF },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ "title", required_argument, NULL, O_TITLE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *staff = NULL, *from = NULL, *to = NULL, *title = NULL;
+	int64_t staff_id, start, end, id;
+	json_t *rec;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_STAFF: staff = optarg; break;
+		case O_FROM: from = optarg; break;
+		case O_TO: to = optarg; break;
+		case O_TITLE: title = rv_text(ctx, "title", optarg, 200); break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc || staff == NULL || from == NULL || to == NULL)
+		rv_usage(ctx);
+	start = rv_bound(ctx, from, 0);
+	end = rv_bound(ctx, to, 1);
+	staff_id = rv_staff(ctx, staff);
+	rv_begin(ctx);
+	rv_check(ctx, block_add(rv_db(ctx), &ctx->who, staff_id, start, end,
+	    title, &id, &ctx->err));
+	rv_check(ctx, appt_overlapping(rv_db(ctx), staff_id, start, end,
+	    warn_appt, ctx, &ctx->err));
+	rv_commit(ctx);
+	rv_check(ctx, event_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_out_begin(ctx, event_cols, 1);
+	rv_emit(ctx, rec);
+	return rv_finish(ctx);
+}
+
+static int
+book_unblock(struct rv_ctx *ctx, int argc, char **argv)
+{
+	json_t *rec;
+	int64_t id;
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	id = rv_id(ctx, "block", argv[optind]);
+	rv_begin(ctx);
+	rv_check(ctx, event_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_check(ctx, block_remove(rv_db(ctx), &ctx->who, id, &ctx->err));
+	rv_commit(ctx);
+	rv_out_begin(ctx, event_cols, 1);
+	rv_emit(ctx, rec);
+	return rv_finish(ctx);
+}
+
+static int
+book_blocks(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "staff", required_argument, NULL, O_STAFF },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *staff = NULL, *from = NULL, *to = NULL;
+	int64_t staff_id = 0, start, end = 0;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_STAFF: staff = optarg; break;
+		case O_FROM: from = optarg; break;
+		case O_TO: to = optarg; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc)
+		rv_usage(ctx);
+	/* By default, what is still ahead. */
+	start = from != NULL ? rv_bound(ctx, from, 0) : ctx->who.now;
+	if (to != NULL)
+		end = rv_bound(ctx, to, 1);
+	if (staff != NULL)
+		staff_id = rv_staff(ctx, staff);
+	rv_out_begin(ctx, event_cols, 0);
+	rv_check(ctx, event_list(rv_db(ctx), staff_id, start, end, rv_emit_cb,
+	    ctx, &ctx->err));
+	return rv_finish(ctx);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct rv_ctx *ctx = rv_start("book", usage_str, &argc, &argv);
+
+	if (argc < 1)
+		rv_usage(ctx);
+	if (strcmp(argv[0], "add") == 0)
+		return book_add(ctx, argc, argv);
+	if (strcmp(argv[0], "move") == 0)
+		return book_move(ctx, argc, argv);
+	if (strcmp(argv[0], "cancel") == 0)
+		return book_cancel(ctx, argc, argv);
+	if (strcmp(argv[0], "show") == 0)
+		return book_show(ctx, argc, argv);
+	if (strcmp(argv[0], "list") == 0)
+		return book_ls(ctx, argc, argv);
+	if (strcmp(argv[0], "slots") == 0)
+		return book_slots(ctx, argc, argv);
+	if (strcmp(argv[0], "block") == 0)
+		return book_block(ctx, argc, argv);
+	if (strcmp(argv[0], "unblock") == 0)
+		return book_unblock(ctx, argc, argv);
+	if (strcmp(argv[0], "blocks") == 0)
+		return book_blocks(ctx, argc, argv);
+	rv_bad_verb(ctx, argv[0]);
+}

@@ -1,0 +1,259 @@
+/* client.c — add, show, list, rectify and import clients. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "banned.h"
+
+static const char usage_str[] =
+    "usage: client add --name N --surname S --email E --phone P\n"
+    "                  [--birth YYYY-MM-DD] [--notes T] [--locale it|en]\n"
+    "       client show C [--reason T]\n"
+    "       client list [--search TEXT] [--restricted]\n"
+    "       client edit C [--name N] [--surname S] [--email E] [--phone P]\n"
+    "                     [--birth D] [--notes T] [--locale L] [--reason T]\n"
+    "       client import < clients.jsonl\n"
+    "       client complete [PREFIX]\n";
+
+enum { O_NAME = 0x200, O_SURNAME, O_EMAIL, O_PHONE, O_BIRTH, O_NOTES,
+	O_LOCALE, O_REASON, O_SEARCH, O_RESTRICTED };
+
+static const struct option field_opts[] = {
+	{ "name", required_argument, NULL, O_NAME },
+	{ "surname", required_argument, NULL, O_SURNAME },
+	{ "email", required_argument, NULL, O_EMAIL },
+	{ "phone", required_argument, NULL, O_PHONE },
+	{ "birth", required_argument, NULL, O_BIRTH },
+	{ "notes", required_argument, NULL, O_NOTES },
+	{ "locale", required_argument, NULL, O_LOCALE },
+	{ "reason", required_argument, NULL, O_REASON },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The field options shared by add and edit; 0 if c is not one. */
+static int
+field_option(struct rv_ctx *ctx, struct client *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case O_NAME: c->name = arg; break;
+	case O_SURNAME: c->surname = arg; break;
+	case O_EMAIL: c->email = arg; break;
+	case O_PHONE: c->phone = arg; break;
+	case O_BIRTH: c->birth = arg; break;
+	case O_NOTES: c->notes = arg; break;
+	case O_LOCALE: c->locale = arg; break;
+	case O_REASON: ctx->who.reason = rv_text(ctx, "reason", arg, 500); break;
+	default: return 0;
+	}
+	return 1;
+}
+
+static void
+print_client(struct rv_ctx *ctx, int64_t id)
+{
+	json_t *rec;
+
+	rv_check(ctx, client_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_out_begin(ctx, client_cols, 1);
+	rv_emit(ctx, rec);
+}
+
+static int
+client_add(struct rv_ctx *ctx, int argc, char **argv)
+{
+	struct client c = { 0 };
+	char phone[32];
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", field_opts)) != -1)
+		if (!field_option(ctx, &c, opt, optarg) || opt == O_REASON)
+			rv_usage(ctx);
+	if (optind != argc)
+		rv_usage(ctx);
+	if (c.name == NULL || c.surname == NULL || c.email == NULL ||
+	    c.phone == NULL)
+		rv_die(ctx, EX_USAGE,
+		    "add needs --name, --surname, --email and --phone");
+	if (c.locale == NULL)
+		c.locale = conf_get(ctx->conf, "clinic.locale");
+	rv_check(ctx, client_check(&c, phone, &ctx->err));
+	rv_begin(ctx);
+	rv_check(ctx, client_insert(rv_db(ctx), &ctx->who, &c, &ctx->err));
+	rv_commit(ctx);
+	print_client(ctx, c.id);
+	return rv_finish(ctx);
+}
+
+static int
+client_show(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, O_REASON },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct client unused = { 0 };
+	char ref[32];
+	int64_t id;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1)
+		if (!field_option(ctx, &unused, opt, optarg))
+			rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	id = rv_client(ctx, argv[optind]);
+	/* A read of one client's whole record is itself on the record. */
+	snprintf(ref, sizeof(ref), "client %lld", (long long)id);
+	rv_begin(ctx);
+	rv_check(ctx, audit_append(rv_db(ctx), &ctx->who, "client.read", id,
+	    ref, "name,surname,email,phone,birth,locale,notes", &ctx->err));
+	rv_commit(ctx);
+	print_client(ctx, id);
+	return rv_finish(ctx);
+}
+
+static int
+client_ls(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "search", required_argument, NULL, O_SEARCH },
+		{ "restricted", no_argument, NULL, O_RESTRICTED },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *search = NULL;
+	int restricted = 0, opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_SEARCH: search = rv_text(ctx, "search", optarg, 200); break;
+		case O_RESTRICTED: restricted = 1; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc)
+		rv_usage(ctx);
+	rv_out_begin(ctx, client_cols, 0);
+	rv_check(ctx, client_list(rv_db(ctx), search, restricted, rv_emit_cb,
+	    ctx, &ctx->err));
+	return rv_finish(ctx);
+}
+
+static int
+client_edit(struct rv_ctx *ctx, int argc, char **argv)
+{
+	struct client c = { 0 };
+	int64_t id;
+	int opt, changed;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", field_opts)) != -1)
+		if (!field_option(ctx, &c, opt, optarg))
+			rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	if (!c.name && !c.surname && !c.email && !c.phone && !c.birth &&
+	    !c.notes && !c.locale)
+		rv_die(ctx, EX_USAGE, "edit needs at least one field to change");
+	id = rv_client(ctx, argv[optind]);
+	rv_begin(ctx);
+	rv_check(ctx, client_update(rv_db(ctx), &ctx->who, id, &c, &changed,
+	    &ctx->err));
+	rv_commit(ctx);
+	if (!changed)
+		rv_warn(ctx, "client %lld: nothing changed", (long long)id);
+	print_client(ctx, id);
+	return rv_finish(ctx);
+}
+
+struct import {
+	struct rv_ctx *ctx;
+	const char *locale;
+	size_t n;
+};
+
+static int
+import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
+{
+	static const char *const known[] = { "type", "id", "name", "surname",
+		"email", "phone", "birth", "locale", "notes", "restricted",
+		"created", "updated", NULL };
+	struct import *im = arg;
+	struct client c = { 0 };
+	const char *key, *type;
+	char phone[32];
+	json_t *v;
+	int rc, i;
+
+	(void)line;
+	json_object_foreach(rec, key, v) {
+		for (i = 0; known[i] != NULL && strcmp(known[i], key) != 0; i++)
+			;
+		if (known[i] == NULL)
+			return rv_fail(e, EX_DATAERR, "unknown key \"%s\"", key);
+	}
+	if ((rc = in_str(rec, "type", 0, &type, e)) != 0)
+		return rc;
+	if (type != NULL && strcmp(type, "client") != 0)
+		return rv_fail(e, EX_DATAERR, "a \"%s\" record, not a client",
+		    type);
+	if ((rc = in_str(rec, "name", 1, &c.name, e)) != 0 ||
+	    (rc = in_str(rec, "surname", 1, &c.surname, e)) != 0 ||
+	    (rc = in_str(rec, "email", 1, &c.email, e)) != 0 ||
+	    (rc = in_str(rec, "phone", 1, &c.phone, e)) != 0 ||
+	    (rc = in_str(rec, "birth", 0, &c.birth, e)) != 0 ||
+	    (rc = in_str(rec, "locale", 0, &c.locale, e)) != 0 ||
+	    (rc = in_str(rec, "notes", 0, &c.notes, e)) != 0)
+		return rc;
+	if (c.locale == NULL)
+		c.locale = im->locale;
+	if ((rc = client_check(&c, phone, e)) != 0)
+		return rc;
+	rc = client_insert(rv_db(im->ctx), &im->ctx->who, &c, e);
+	if (rc == EX_REFUSED)
+		rc = e->code = EX_DATAERR;	/* a duplicate is bad input here */
+	if (rc != 0)
+		return rc;
+	rv_progress(im->ctx, "importing", ++im->n, 0);
+	return 0;
+}
+
+static int
+client_import(struct rv_ctx *ctx, int argc, char **argv)
+{
+	struct import im = { ctx, NULL, 0 };
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (optind != argc)
+		rv_usage(ctx);
+	im.locale = conf_get(ctx->conf, "clinic.locale");
+	/* All or nothing: one transaction, rolled back by the first bad line. */
+	rv_begin(ctx);
+	rv_check(ctx, in_each(stdin, import_one, &im, &ctx->err));
+	rv_commit(ctx);
+	if (ctx->progress)
+		fputc('\n', stderr);
+	rv_warn(ctx, "imported %zu clients", im.n);
+	return rv_finish(ctx);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct rv_ctx *ctx = rv_start("client", usage_str, &argc, &argv);
+
+	if (argc < 1)
+		rv_usage(ctx);
+	if (strcmp(argv[0], "add") == 0)
+		return client_add(ctx, argc, argv);
+	if (strcmp(argv[0], "show") == 0)
+		return client_show(ctx, argc, argv);
+	if (strcmp(argv[0], "list") == 0)
+		return client_ls(ctx, argc, argv);
+	if (strcmp(argv[0], "edit") == 0)
+		return client_edit(ctx, argc, argv);
+	if (strcmp(argv[0], "import") == 0)
+		return client_import(ctx, argc, argv);
+	if (strcmp(argv[0], "complete") == 0)
+		return rv_complete(ctx, "client", argc, argv);
+	rv_bad_verb(ctx, argv[0]);
+}

@@ -1,0 +1,371 @@
+/* staff.c — staff members, their weekly hours, leave and services. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "banned.h"
+
+static const char usage_str[] =
+    "usage: staff add --name N --email E [--role admin|reception|operator]\n"
+    "       staff list\n"
+    "       staff show STAFF\n"
+    "       staff edit STAFF [--name N] [--email E] [--role R]\n"
+    "                        [--active | --inactive]\n"
+    "       staff hours STAFF [DAYS RANGE... | DAYS off]\n"
+    "       staff off STAFF --from DATE --to DATE [--reason T]\n"
+    "       staff leave [STAFF] [--all]\n"
+    "       staff unoff ID\n"
+    "       staff services STAFF [SERVICE...]\n"
+    "       staff complete [PREFIX]\n";
+
+enum { O_NAME = 0x200, O_EMAIL, O_ROLE, O_ACTIVE, O_INACTIVE, O_FROM, O_TO,
+	O_REASON, O_ALL };
+
+static void
+print_staff(struct rv_ctx *ctx, int64_t id)
+{
+	json_t *rec;
+
+	rv_check(ctx, staff_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_out_begin(ctx, staff_cols, 1);
+	rv_emit(ctx, rec);
+}
+
+static int
+staff_add(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, O_NAME },
+		{ "email", required_argument, NULL, O_EMAIL },
+		{ "role", required_argument, NULL, O_ROLE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name = NULL, *email = NULL, *role = NULL;
+	int64_t id;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_NAME: name = optarg; break;
+		case O_EMAIL: email = optarg; break;
+		case O_ROLE: role = optarg; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc || name == NULL || email == NULL)
+		rv_usage(ctx);
+	rv_begin(ctx);
+	rv_check(ctx, staff_insert(rv_db(ctx), &ctx->who, name, email, role,
+	    &id, &ctx->err));
+	rv_commit(ctx);
+	print_staff(ctx, id);
+	return rv_finish(ctx);
+}
+
+static int
+staff_ls(struct rv_ctx *ctx, int argc, char **argv)
+{
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (optind != argc)
+		rv_usage(ctx);
+	rv_out_begin(ctx, staff_cols, 0);
+	rv_check(ctx, staff_list(rv_db(ctx), rv_emit_cb, ctx, &ctx->err));
+	return rv_finish(ctx);
+}
+
+static int
+staff_show(struct rv_ctx *ctx, int argc, char **argv)
+{
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	print_staff(ctx, rv_staff(ctx, argv[optind]));
+	return rv_finish(ctx);
+}
+
+static int
+staff_edit(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, O_NAME },
+		{ "email", required_argument, NULL, O_EMAIL },
+		{ "role", required_argument, NULL, O_ROLE },
+		{ "active", no_argument, NULL, O_ACTIVE },
+		{ "inactive", no_argument, NULL, O_INACTIVE },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name = NULL, *email = NULL, *role = NULL;
+	int active = -1, opt;
+	int64_t id;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_NAME: name = optarg; break;
+		case O_EMAIL: email = optarg; break;
+		case O_ROLE: role = optarg; break;
+		case O_ACTIVE: active = 1; break;
+		case O_INACTIVE: active = 0; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	if (!name && !email && !role && active < 0)
+		rv_die(ctx, EX_USAGE, "edit needs at least one field to change");
+	id = rv_staff(ctx, argv[optind]);
+	rv_begin(ctx);
+	rv_check(ctx, staff_update(rv_db(ctx), &ctx->who, id, name, email,
+	    role, active, &ctx->err));
+	rv_commit(ctx);
+	print_staff(ctx, id);
+	return rv_finish(ctx);
+}
+
+static int
+range_order(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* staff hours STAFF DAYS RANGE...: replaces those days' hours. */
+static int
+staff_hours(struct rv_ctx *ctx, int argc, char **argv)
+{
+	int mask, n = 0, i, *r;
+	int64_t id;
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		rv_usage(ctx);
+	id = rv_staff(ctx, argv[0]);
+	if (argc == 1) {
+		rv_out_begin(ctx, hours_cols, 0);
+		rv_check(ctx, hours_list(rv_db(ctx), id, rv_emit_cb, ctx,
+		    &ctx->err));
+		return rv_finish(ctx);
+	}
+	if (argc < 3)
+		rv_die(ctx, EX_USAGE, "hours needs DAYS and a range like "
+		    "09:00-13:00, or 'off'");
+	rv_check(ctx, parse_days(argv[1], &mask, &ctx->err));
+	r = xcalloc((size_t)(argc - 2) * 2, sizeof(*r));
+	if (!(argc == 3 && strcmp(argv[2], "off") == 0)) {
+		for (i = 2; i < argc; i++, n++) {
+			char a[8], b[8];
+			const char *dash = strchr(argv[i], '-');
+
+			if (dash == NULL || dash - argv[i] >= 8 ||
+			    strlen(dash + 1) >= 8)
+				goto bad;
+			snprintf(a, sizeof(a), "%.*s", (int)(dash - argv[i]),
+			    argv[i]);
+			snprintf(b, sizeof(b), "%s", dash + 1);
+			if (!tm_parse_hhmm(a, &r[2 * n]) ||
+			    !tm_parse_hhmm(b, &r[2 * n + 1]) ||
+			    r[2 * n] >= r[2 * n + 1])
+				goto bad;
+		}
+		qsort(r, (size_t)n, 2 * sizeof(*r), range_order);
+		/* Touching ranges merge; overlapping ones are a mistake. */
+		for (i = 1; i < n; i++) {
+			if (r[2 * i] < r[2 * i - 1]) {
+				free(r);
+				rv_die(ctx, EX_USAGE, "ranges overlap");
+			}
+			if (r[2 * i] == r[2 * i - 1]) {
+				r[2 * i - 1] = r[2 * i + 1];
+				memmove(&r[2 * i], &r[2 * i + 2],
+				    (size_t)(n - i - 1) * 2 * sizeof(*r));
+				n--;
+				i--;
+			}
+		}
+	}
+	rv_begin(ctx);
+	i = hours_set(rv_db(ctx), &ctx->who, id, mask, r, n, &ctx->err);
+	free(r);
+	rv_check(ctx, i);
+	rv_commit(ctx);
+	rv_out_begin(ctx, hours_cols, 0);
+	rv_check(ctx, hours_list(rv_db(ctx), id, rv_emit_cb, ctx, &ctx->err));
+	return rv_finish(ctx);
+bad:
+	free(r);
+	rv_die(ctx, EX_USAGE, "bad range '%s': like 09:00-13:00", argv[i]);
+}
+
+static int
+warn_appt(json_t *rec, void *arg)
+{
+	struct rv_ctx *ctx = arg;
+
+	rv_warn(ctx, "appointment %lld at %.10s %.5s falls in this leave: "
+	    "move or cancel it", (long long)json_integer_value(
+	    json_object_get(rec, "id")), json_string_value(json_object_get(rec,
+	    "start")), json_string_value(json_object_get(rec, "start")) + 11);
+	json_decref(rec);
+	return 0;
+}
+
+static int
+staff_off(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ "reason", required_argument, NULL, O_REASON },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *from = NULL, *to = NULL, *reason = NULL;
+	int64_t id, staff, start, end;
+	json_t *rec;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_FROM: from = optarg; break;
+		case O_TO: to = optarg; break;
+		case O_REASON: reason = rv_text(ctx, "reason", optarg, 200); break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (argc - optind != 1 || from == NULL || to == NULL)
+		rv_usage(ctx);
+	staff = rv_staff(ctx, argv[optind]);
+	/* Dates are whole days: --to 2026-12-26 includes the 26th. */
+	start = rv_bound(ctx, from, 0);
+	end = rv_bound(ctx, to, 1);
+	if (end <= start)
+		rv_die(ctx, EX_DATAERR, "--to is before --from");
+	rv_begin(ctx);
+	rv_check(ctx, leave_add(rv_db(ctx), &ctx->who, staff, start, end,
+	    reason, &id, &ctx->err));
+	rv_check(ctx, appt_overlapping(rv_db(ctx), staff, start, end,
+	    warn_appt, ctx, &ctx->err));
+	rv_commit(ctx);
+	rv_check(ctx, leave_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_out_begin(ctx, leave_cols, 1);
+	rv_emit(ctx, rec);
+	return rv_finish(ctx);
+}
+
+static int
+staff_leave(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, O_ALL },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t staff = 0;
+	int all = 0, opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		if (opt != O_ALL)
+			rv_usage(ctx);
+		all = 1;
+	}
+	if (argc - optind > 1)
+		rv_usage(ctx);
+	if (argc - optind == 1)
+		staff = rv_staff(ctx, argv[optind]);
+	rv_out_begin(ctx, leave_cols, 0);
+	rv_check(ctx, leave_list(rv_db(ctx), staff, all ? INT64_MIN :
+	    ctx->who.now, rv_emit_cb, ctx, &ctx->err));
+	return rv_finish(ctx);
+}
+
+static int
+staff_unoff(struct rv_ctx *ctx, int argc, char **argv)
+{
+	json_t *rec;
+	int64_t id;
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	id = rv_id(ctx, "leave", argv[optind]);
+	rv_check(ctx, leave_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_begin(ctx);
+	rv_check(ctx, leave_remove(rv_db(ctx), &ctx->who, id, &ctx->err));
+	rv_commit(ctx);
+	rv_out_begin(ctx, leave_cols, 1);
+	rv_emit(ctx, rec);
+	return rv_finish(ctx);
+}
+
+static int
+staff_svc(struct rv_ctx *ctx, int argc, char **argv)
+{
+	struct rv_ids ids = { 0 };
+	int64_t staff;
+	json_t *rec;
+	int i;
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind < 1)
+		rv_usage(ctx);
+	staff = rv_staff(ctx, argv[optind]);
+	if (argc - optind > 1) {
+		for (i = optind + 1; i < argc; i++) {
+			int64_t sid = rv_service(ctx, argv[i]);
+
+			rv_check(ctx, service_get(rv_db(ctx), sid, &rec,
+			    &ctx->err));
+			if (!json_is_null(json_object_get(rec, "retired"))) {
+				json_decref(rec);
+				ids_free(&ids);
+				rv_die(ctx, EX_REFUSED, "service '%s' is "
+				    "retired", argv[i]);
+			}
+			json_decref(rec);
+			ids_add(&ids, sid);
+		}
+		rv_begin(ctx);
+		i = staff_services_set(rv_db(ctx), &ctx->who, staff, &ids,
+		    &ctx->err);
+		ids_free(&ids);
+		rv_check(ctx, i);
+		rv_commit(ctx);
+	}
+	rv_out_begin(ctx, service_cols, 0);
+	rv_check(ctx, staff_services(rv_db(ctx), staff, rv_emit_cb, ctx,
+	    &ctx->err));
+	return rv_finish(ctx);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct rv_ctx *ctx = rv_start("staff", usage_str, &argc, &argv);
+
+	if (argc < 1)
+		rv_usage(ctx);
+	if (strcmp(argv[0], "add") == 0)
+		return staff_add(ctx, argc, argv);
+	if (strcmp(argv[0], "list") == 0)
+		return staff_ls(ctx, argc, argv);
+	if (strcmp(argv[0], "show") == 0)
+		return staff_show(ctx, argc, argv);
+	if (strcmp(argv[0], "edit") == 0)
+		return staff_edit(ctx, argc, argv);
+	if (strcmp(argv[0], "hours") == 0)
+		return staff_hours(ctx, argc, argv);
+	if (strcmp(argv[0], "off") == 0)
+		return staff_off(ctx, argc, argv);
+	if (strcmp(argv[0], "leave") == 0)
+		return staff_leave(ctx, argc, argv);
+	if (strcmp(argv[0], "unoff") == 0)
+		return staff_unoff(ctx, argc, argv);
+	if (strcmp(argv[0], "services") == 0)
+		return staff_svc(ctx, argc, argv);
+	if (strcmp(argv[0], "complete") == 0)
+		return rv_complete(ctx, "staff", argc, argv);
+	rv_bad_verb(ctx, argv[0]);
+}

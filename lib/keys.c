@@ -1,0 +1,62 @@
+/*
+ * keys.c — the master key as the database knows it: its fingerprint is
+ * stored on first use, so a missing or different key file is caught before
+ * anything is decrypted, and a new key is never made for old data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "riserva.h"
+#include "banned.h"
+
+static const char check_label[] = "riserva key check";
+
+static void
+fingerprint(const uint8_t master[RV_KEY_LEN], char hex[65])
+{
+	uint8_t k[RV_KEY_LEN], mac[32];
+
+	crypt_derive(master, RV_KEY_CHECK, k);
+	crypt_hmac(k, check_label, sizeof(check_label) - 1, mac);
+	crypt_hex(mac, sizeof(mac), hex);
+	rv_wipe(k, sizeof(k));
+}
+
+int
+keys_get(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN], int *created,
+    struct rv_err *e)
+{
+	uint8_t master[RV_KEY_LEN];
+	char *stored = NULL, fp[65];
+	int rc;
+
+	if (created != NULL)
+		*created = 0;
+	if ((rc = db_meta_get(db, "key_check", &stored, e)) != 0)
+		return rc;
+	rc = crypt_key_read(stored == NULL, master, created, e);
+	if (rc != 0) {
+		if (stored != NULL) {
+			char msg[sizeof(e->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			rv_fail(e, rc, "%s; the database holds data encrypted "
+			    "with it: restore the key file from your backup "
+			    "(a new key cannot read it)", msg);
+		}
+		goto out;
+	}
+	fingerprint(master, fp);
+	if (stored == NULL)
+		rc = db_meta_set(db, "key_check", fp, e);
+	else if (strcmp(stored, fp) != 0)
+		rc = rv_fail(e, EX_CONFIG,
+		    "key file %s is not the key this database was encrypted "
+		    "with", crypt_key_path());
+	if (rc == 0)
+		crypt_derive(master, purpose, out);
+out:
+	rv_wipe(master, sizeof(master));
+	free(stored);
+	return rc;
+}

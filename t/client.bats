@@ -1,0 +1,243 @@
+#!/usr/bin/env bats
+# client: add, show, list, edit, import; validation; the audit of reads.
+
+load helper
+
+@test "client add prints the new record with a normalized phone" {
+	run client add --name Mario --surname Rossi --email mario@example.com \
+		--phone '+39 333 111-2222' --birth 1980-05-02
+	assert_success
+	assert_output '{"type":"client","id":1,"name":"Mario","surname":"Rossi","email":"mario@example.com","phone":"+393331112222","birth":"1980-05-02","locale":"it","restricted":false,"created":"2026-11-30T08:00:00+01:00","notes":null,"updated":"2026-11-30T08:00:00+01:00"}'
+}
+
+@test "client add takes the locale from the config when not given" {
+	printf '[clinic]\nlocale = en\n' >"$RISERVA_CONFIG"
+	run client add --name A --surname B --email a@example.com --phone 123456
+	assert_success
+	[ "$(rv_json '["locale"]')" = en ]
+}
+
+@test "client add refuses what is missing or malformed, and writes nothing" {
+	run client add --name Mario --surname Rossi --email mario@example.com
+	assert_failure 64
+	run client add --name Mario --surname Rossi --email mario@ --phone 123456
+	assert_failure 65
+	assert_output "client: bad email address 'mario@'"
+	run client add --name Mario --surname Rossi --email m@example.com --phone 12ab
+	assert_failure 65
+	assert_output "client: bad phone number '12ab': digits with an optional leading +"
+	run client add --name Mario --surname Rossi --email m@example.com --phone 123456 --birth 1980-02-30
+	assert_failure 65
+	assert_output "client: bad birth date '1980-02-30': write it as YYYY-MM-DD"
+	run client add --name Mario --surname Rossi --email m@example.com --phone 123456 --locale fr
+	assert_failure 65
+	run client add --name '   ' --surname Rossi --email m@example.com --phone 123456
+	assert_failure 65
+	assert_output "client: name is empty"
+	run client add --name "$(printf 'a\tb')" --surname Rossi --email m@example.com --phone 123456
+	assert_failure 65
+	assert_output "client: name contains a control character"
+	assert_file_not_exists "$RISERVA_DB"
+}
+
+@test "client emails are unique without regard to case" {
+	client add --name Mario --surname Rossi --email mario@example.com --phone 123456
+	run client add --name Maria --surname Rossa --email MARIO@Example.com --phone 123457
+	assert_failure 1
+	assert_output "client: a client with email 'MARIO@Example.com' already exists (id 1)"
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 1 ]
+}
+
+@test "client show names a client by id or email, and audits the read" {
+	rv_centre
+	run client show ANNA@example.com --reason "phone call"
+	assert_success
+	[ "$(rv_json '["id"]')" = 2 ]
+	run client show 1
+	assert_success
+	[ "$(rv_json '["email"]')" = mario@example.com ]
+	run rv_sql "SELECT actor, action, client_id, fields, reason FROM audit WHERE action = 'client.read' ORDER BY id"
+	assert_output "tester|client.read|2|name,surname,email,phone,birth,locale,notes|phone call
+tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
+}
+
+@test "client show of an unknown client exits 66" {
+	run client show nobody@example.com
+	assert_failure 66
+	assert_output "client: no such client 'nobody@example.com'"
+	run client show 42
+	assert_failure 66
+	run client show mario
+	assert_failure 66
+}
+
+@test "client list searches names, emails and phones" {
+	rv_centre
+	run client list --search bianchi
+	assert_success
+	assert_line --index 0 --partial '"email":"anna@example.com"'
+	[ "${#lines[@]}" -eq 1 ]
+	run client list --search 'Mario Ro'
+	[ "$(rv_json '["id"]')" = 1 ]
+	run client list --search '%'
+	assert_output ''
+	run client list
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "client list --format csv quotes by RFC 4180, table aligns" {
+	client add --name 'Anna, "Nina"' --surname Bianchi --email anna@example.com --phone 123456
+	run client list --format csv
+	assert_success
+	assert_line --index 0 'type,id,name,surname,email,phone,birth,locale,restricted,created,notes,updated'
+	assert_line --index 1 'client,1,"Anna, ""Nina""",Bianchi,anna@example.com,123456,,it,false,2026-11-30T08:00:00+01:00,,2026-11-30T08:00:00+01:00'
+	run client list --format table
+	assert_line --index 0 'ID  NAME          SURNAME  EMAIL             PHONE   BIRTH  LANG  RESTRICTED'
+	assert_line --index 1 ' 1  Anna, "Nina"  Bianchi  anna@example.com  123456         it    false'
+	run client list --format json
+	assert_line --index 0 '['
+	assert_line --index 2 ']'
+}
+
+@test "client edit rectifies, and the audit names only what changed" {
+	rv_centre
+	run client edit mario@example.com --phone 0039333 --surname Rossi --reason "asked by phone"
+	assert_success
+	[ "$(rv_json '["phone"]')" = 0039333 ]
+	run rv_sql "SELECT fields, reason FROM audit WHERE action = 'client.edit'"
+	assert_output "phone|asked by phone"
+	run client edit 1 --name Mario
+	assert_success
+	assert_line --index 0 "client: client 1: nothing changed"
+	run client edit 1 --email ANNA@example.com
+	assert_failure 1
+	run client edit 1 --email nope
+	assert_failure 65
+	run client edit 1 --birth ''
+	assert_success
+	run client edit 1
+	assert_failure 64
+}
+
+@test "client import is all or nothing and names the bad line" {
+	printf '%s\n' \
+		'{"name":"A","surname":"B","email":"a@example.com","phone":"123456"}' \
+		'' \
+		'{"name":"C","surname":"D","email":"c@example.com","phone":"1234567"' \
+		>"$BATS_TEST_TMPDIR/in"
+	run client import <"$BATS_TEST_TMPDIR/in"
+	assert_failure 65
+	assert_output --partial "client: line 3: bad JSON"
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 0 ]
+	[ "$(rv_sql 'SELECT count(*) FROM audit')" = 0 ]
+}
+
+@test "client import refuses wrong types, unknown keys and duplicates" {
+	run client import <<<'{"name":"A","surname":"B","email":"a@example.com","phone":123456}'
+	assert_failure 65
+	assert_output 'client: line 1: "phone" must be a string'
+	run client import <<<'{"name":"A","surname":"B","email":"a@example.com","phone":"123456","fone":"1"}'
+	assert_failure 65
+	assert_output 'client: line 1: unknown key "fone"'
+	run client import <<<'[1,2]'
+	assert_failure 65
+	assert_output 'client: line 1: expected a JSON object'
+	printf '%s\n' \
+		'{"name":"A","surname":"B","email":"a@example.com","phone":"123456"}' \
+		'{"name":"C","surname":"D","email":"A@example.com","phone":"1234567"}' |
+		{ run client import; assert_failure 65
+		  assert_output "client: line 2: a client with email 'A@example.com' already exists (id 1)"; }
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 0 ]
+}
+
+@test "client import reads what client list writes" {
+	rv_centre
+	client list >"$BATS_TEST_TMPDIR/out"
+	export RISERVA_DB="$BATS_TEST_TMPDIR/other.db"
+	run client import <"$BATS_TEST_TMPDIR/out"
+	assert_success
+	assert_output "client: imported 2 clients"
+	[ "$(rv_sql 'SELECT email FROM client ORDER BY id' | tr '\n' ' ')" = "anna@example.com mario@example.com " ]
+}
+
+@test "the audit names fields, never their values" {
+	rv_centre
+	client edit 1 --notes "allergic to nuts" >/dev/null
+	run rv_sql "SELECT count(*) FROM audit WHERE coalesce(fields,'') || coalesce(ref,'') LIKE '%example.com%' OR fields LIKE '%nuts%'"
+	assert_output 0
+	[ "$(rv_sql "SELECT fields FROM audit WHERE action='client.edit'")" = notes ]
+}
+
+@test "the database is created 0600 in a 0700 folder" {
+	unset RISERVA_DB
+	client list >/dev/null
+	assert_file_exists "$XDG_DATA_HOME/riserva/riserva.db"
+	[ "$(stat -c %a "$XDG_DATA_HOME/riserva")" = 700 ]
+	[ "$(stat -c %a "$XDG_DATA_HOME/riserva/riserva.db")" = 600 ]
+	run client --db "$BATS_TEST_TMPDIR/x.db" list
+	assert_success
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/x.db")" = 600 ]
+}
+
+@test "a database from a newer riserva is refused" {
+	client list >/dev/null
+	rv_sql 'PRAGMA user_version = 999'
+	run client list
+	assert_failure 78
+	assert_output --partial "newer than this riserva knows"
+}
+
+@test "a file that is not a database is refused with 65" {
+	echo "hello" >"$RISERVA_DB"
+	run client list
+	assert_failure 65
+}
+
+@test "config: unknown keys and bad zones are configuration errors" {
+	printf '[clinic]\ntimezon = Europe/Rome\n' >"$RISERVA_CONFIG"
+	run client list
+	assert_failure 78
+	assert_output "client: $RISERVA_CONFIG:2: unknown key 'clinic.timezon'"
+	printf '[clinic]\ntimezone = Mars/Olympus\n' >"$RISERVA_CONFIG"
+	run client list
+	assert_failure 78
+	assert_output --partial "unknown time zone 'Mars/Olympus'"
+	printf '[clinic]\nname = "unterminated\n' >"$RISERVA_CONFIG"
+	run client list
+	assert_failure 78
+	RISERVA_CLINIC_TIMEZONE=Nowhere/Land run client list --help
+	assert_success
+	rm "$RISERVA_CONFIG"
+	RISERVA_CLINIC_TIMEZONE=Nowhere/Land run client list
+	assert_failure 78
+}
+
+@test "common options: help, version, unknown options and verbs" {
+	run client --help
+	assert_success
+	assert_line --index 0 --partial "usage: client add"
+	run client list -h
+	assert_success
+	run client --version
+	assert_output "client (riserva) 0.1.0"
+	run client list --bogus
+	assert_failure 64
+	assert_line --index 0 "client: unknown option '--bogus'"
+	run client frobnicate
+	assert_failure 64
+	assert_line --index 0 "client: unknown verb 'frobnicate'"
+	run client
+	assert_failure 64
+	run client list --format yaml
+	assert_failure 64
+	assert_output "client: bad format 'yaml': table, jsonl, json or csv"
+}
+
+@test "client complete prints matching emails for the shell" {
+	rv_centre
+	run client complete an
+	assert_output anna@example.com
+	run client complete
+	assert_output "anna@example.com
+mario@example.com"
+}
