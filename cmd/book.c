@@ -209,7 +209,7 @@ book_ls(struct rv_ctx *ctx, int argc, char **argv)
 		f.staff_id = rv_staff(ctx, staff);
 	rv_out_begin(ctx, appt_cols, 0);
 	rv_check(ctx, appt_list(rv_db(ctx), &f, rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -255,7 +255,7 @@ book_slots(struct rv_ctx *ctx, int argc, char **argv)
 		r.staff_id = rv_staff(ctx, staff);
 	rv_out_begin(ctx, slot_cols, 0);
 	rv_check(ctx, appt_slots(rv_db(ctx), &r, rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -303,7 +303,7 @@ book_block(struct rv_ctx *ctx, int argc, char **argv)
 	rv_begin(ctx);
 	rv_check(ctx, block_add(rv_db(ctx), &ctx->who, staff_id, start, end,
 	    title, &id, &ctx->err));
-	rv_check(ctx, appt_overlapping(rv_db(ctx), staff_id, start, end,
+	rv_check(ctx, appt_overlapping(rv_db(ctx), staff_id, start, end, 1,
 	    warn_appt, ctx, &ctx->err));
 	rv_commit(ctx);
 	rv_check(ctx, event_get(rv_db(ctx), id, &rec, &ctx->err));
@@ -364,7 +364,7 @@ book_blocks(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, event_cols, 0);
 	rv_check(ctx, event_list(rv_db(ctx), staff_id, start, end, rv_emit_cb,
 	    ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 int

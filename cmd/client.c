@@ -135,7 +135,7 @@ client_ls(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, client_cols, 0);
 	rv_check(ctx, client_list(rv_db(ctx), search, restricted, rv_emit_cb,
 	    ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int

@@ -259,6 +259,15 @@ rv_finish(struct rv_ctx *ctx)
 	return rc;
 }
 
+int
+rv_finish_list(struct rv_ctx *ctx)
+{
+	size_t n = ctx->out_open ? ctx->out.count : 0;
+	int rc = rv_finish(ctx);
+
+	return rc == 0 && n == 0 ? EX_REFUSED : rc;
+}
+
 sqlite3 *
 rv_db(struct rv_ctx *ctx)
 {

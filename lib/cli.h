@@ -41,6 +41,9 @@ void rv_warn(struct rv_ctx *ctx, const char *fmt, ...) RV_PRINTF(2, 3);
 /* Dies with ctx->err when rc is not 0. */
 void rv_check(struct rv_ctx *ctx, int rc);
 int rv_finish(struct rv_ctx *ctx);	/* flushes, closes; the exit status */
+/* For a verb that lists: as rv_finish, but 1 when nothing was listed
+ * ("nothing matched", as grep). */
+int rv_finish_list(struct rv_ctx *ctx);
 
 sqlite3 *rv_db(struct rv_ctx *ctx);
 void rv_begin(struct rv_ctx *ctx);
