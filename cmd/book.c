@@ -476,7 +476,8 @@ book_receipts(struct rv_ctx *ctx, int argc, char **argv)
 		switch (opt) {
 		case O_YEAR:
 			if (!parse_int(optarg, 1900, 9999, &year))
-				rv_die(ctx, EX_USAGE, "bad --year '%s'", optarg);
+				rv_die(ctx, EX_USAGE, "bad --year '%s'",
+				    optarg);
 			f.year = (int)year;
 			break;
 		case O_CLIENT: client = optarg; break;

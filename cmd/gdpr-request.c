@@ -1,4 +1,4 @@
-/* gdpr-request.c — the register of data-subject requests and their deadlines. */
+/* gdpr-request.c — the register of data-subject requests, and deadlines. */
 #include <string.h>
 
 #include "cli.h"

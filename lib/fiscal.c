@@ -141,8 +141,8 @@ receipt_of(sqlite3 *db, int64_t appt_id, int64_t created, char number[32],
     struct rv_err *e)
 {
 	static const char sql[] =
-	    "SELECT number FROM fiscal WHERE appointment_id = ? AND issued >= ? "
-	    "ORDER BY id DESC LIMIT 1";
+	    "SELECT number FROM fiscal WHERE appointment_id = ? "
+	    "AND issued >= ? ORDER BY id DESC LIMIT 1";
 	sqlite3_stmt *st;
 	int rc;
 

@@ -125,7 +125,8 @@ request_open(sqlite3 *db, const struct rv_who *w, const struct request_new *r,
 {
 	static const char sql[] =
 	    "INSERT INTO request (client_id, kind, received, due, channel, "
-	    "notes, actor, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    "notes, actor, created, updated) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st;
 	struct rv_buf fields = { 0 };
 	char received[16], due[16], today[16], ref[32];
@@ -341,7 +342,8 @@ request_list(sqlite3 *db, const struct request_filter *f,
 {
 	/* Dates as YYYY-MM-DD compare as text. */
 	static const char sql[] = REQUEST_SELECT
-	    "WHERE (?1 = 0 OR r.client_id = ?1) AND (?2 IS NULL OR r.kind = ?2) "
+	    "WHERE (?1 = 0 OR r.client_id = ?1) "
+	    "AND (?2 IS NULL OR r.kind = ?2) "
 	    "AND (?3 = 0 OR r.closed IS NULL) "
 	    "AND (?4 IS NULL OR (r.closed IS NULL AND r.due < ?4)) "
 	    "AND (?5 IS NULL OR (r.closed IS NULL AND r.due <= ?5)) "
