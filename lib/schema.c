@@ -246,8 +246,13 @@ static const char m6[] =
     "CREATE INDEX request_due ON request (due) WHERE closed IS NULL;"
 
     /* Should an erasure leave a link behind, a new client given the
-     * erased one's id must not inherit their receipts and requests. */
-    "CREATE TRIGGER client_id_reused AFTER INSERT ON client BEGIN"
+     * erased one's id must not inherit their receipts and requests. The
+     * WHEN keeps the common case cheap: without it every client insert
+     * pays for the UPDATEs' statement journal (ten times slower). */
+    "CREATE TRIGGER client_id_reused AFTER INSERT ON client"
+    "  WHEN EXISTS (SELECT 1 FROM fiscal WHERE client_id = NEW.id)"
+    "    OR EXISTS (SELECT 1 FROM request WHERE client_id = NEW.id)"
+    "  BEGIN"
     "  UPDATE fiscal SET client_id = NULL WHERE client_id = NEW.id;"
     "  UPDATE request SET client_id = NULL, notes = NULL"
     "    WHERE client_id = NEW.id;"
