@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "restrict.h"
 #include "banned.h"
 
 static const char usage_str[] =
@@ -12,6 +13,8 @@ static const char usage_str[] =
     "       client list [--search TEXT] [--restricted]\n"
     "       client edit C [--name N] [--surname S] [--email E] [--phone P]\n"
     "                     [--birth D] [--notes T] [--locale L] [--reason T]\n"
+    "       client restrict C --reason T\n"
+    "       client unrestrict C [--reason T]\n"
     "       client import < clients.jsonl\n"
     "       client complete [PREFIX]\n";
 
@@ -164,6 +167,41 @@ client_edit(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish(ctx);
 }
 
+/* Art. 18: kept, not processed; and lifting that (lib/restrict.c). */
+static int
+client_restriction_verb(struct rv_ctx *ctx, int argc, char **argv, int on)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, O_REASON },
+		{ NULL, 0, NULL, 0 },
+	};
+	json_t *rec;
+	int64_t id;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		if (opt != O_REASON)
+			rv_usage(ctx);
+		ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+	}
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	if (on && ctx->who.reason == NULL)
+		rv_die(ctx, EX_USAGE, "restrict needs --reason: the grounds "
+		    "of art. 18(1) that apply");
+	id = rv_client(ctx, argv[optind]);
+	rv_begin(ctx);
+	rv_check(ctx, on ? client_restrict(rv_db(ctx), &ctx->who, id,
+	    ctx->who.reason, &ctx->err) : client_unrestrict(rv_db(ctx),
+	    &ctx->who, id, &ctx->err));
+	rv_commit(ctx);
+	rv_check(ctx, client_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_check(ctx, client_restriction(rv_db(ctx), rec, &ctx->err));
+	rv_out_begin(ctx, client_cols, 1);
+	rv_emit(ctx, rec);
+	return rv_finish(ctx);
+}
+
 struct import {
 	struct rv_ctx *ctx;
 	const char *locale;
@@ -251,6 +289,10 @@ main(int argc, char *argv[])
 		return client_ls(ctx, argc, argv);
 	if (strcmp(argv[0], "edit") == 0)
 		return client_edit(ctx, argc, argv);
+	if (strcmp(argv[0], "restrict") == 0)
+		return client_restriction_verb(ctx, argc, argv, 1);
+	if (strcmp(argv[0], "unrestrict") == 0)
+		return client_restriction_verb(ctx, argc, argv, 0);
 	if (strcmp(argv[0], "import") == 0)
 		return client_import(ctx, argc, argv);
 	if (strcmp(argv[0], "complete") == 0)

@@ -171,3 +171,22 @@ Viso"
 	refute_output --partial -- --from
 	assert_output --partial -- --client
 }
+
+@test "gdpr-request: verbs, kinds, outcomes and clients complete" {
+	rv_centre
+	run complete_line "gdpr-request ch"
+	assert_output check
+	run complete_line "gdpr-request open --kind era"
+	assert_output erasure
+	run complete_line "gdpr-request close 1 --outcome "
+	assert_output "done
+refused"
+	run complete_line "gdpr-request open ma"
+	assert_output mario@example.com
+	run complete_line "gdpr-request list --ov"
+	assert_output -- --overdue
+	run complete_line "client unr"
+	assert_output unrestrict
+	run complete_line "client restrict an"
+	assert_output anna@example.com
+}
