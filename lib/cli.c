@@ -315,6 +315,17 @@ rv_key(struct rv_ctx *ctx, int purpose, uint8_t out[RV_KEY_LEN])
 		    "be read", crypt_key_path());
 }
 
+void
+rv_checkpoint(struct rv_ctx *ctx)
+{
+	if (db_checkpoint(rv_db(ctx), &ctx->err) == 0)
+		return;
+	rv_die(ctx, EX_TEMPFAIL, "the deletion is done, but the database is "
+	    "busy and its old bytes may stay in the -wal file until the next "
+	    "checkpoint: run the same command again when it is idle (%s)",
+	    ctx->err.msg);
+}
+
 int64_t
 rv_client(struct rv_ctx *ctx, const char *spec)
 {

@@ -150,7 +150,44 @@ static const char m1[] =
     "CREATE INDEX audit_client ON audit (client_id) WHERE client_id IS NOT NULL;"
     "CREATE INDEX audit_at ON audit (at);";
 
+/* 2: health data, only ever sealed (AES-256-GCM, the row named in the
+ * associated data), and the archive of privacy-policy versions. Policies
+ * and the facts of the consent ledger are never changed once written. */
+static const char m2[] =
+    "CREATE TABLE client_health ("
+    "  client_id INTEGER PRIMARY KEY"
+    "    REFERENCES client (id) ON DELETE CASCADE,"
+    "  data BLOB NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+
+    "CREATE TABLE policy ("
+    "  id INTEGER PRIMARY KEY,"
+    "  version TEXT NOT NULL UNIQUE,"
+    "  effective INTEGER NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  text BLOB NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  substantial INTEGER NOT NULL DEFAULT 0,"
+    "  added INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX policy_effective ON policy (effective, id);"
+    "CREATE TRIGGER policy_no_update BEFORE UPDATE ON policy BEGIN"
+    "  SELECT RAISE(ABORT, 'privacy policies are archived, never changed');"
+    "END;"
+    "CREATE TRIGGER policy_no_delete BEFORE DELETE ON policy BEGIN"
+    "  SELECT RAISE(ABORT, 'privacy policies are archived, never changed');"
+    "END;"
+
+    /* Erasure may still blank who a row is about and its evidence. */
+    "CREATE TRIGGER consent_append_only"
+    "  BEFORE UPDATE OF purpose, action, at, method, policy_version, actor"
+    "  ON consent BEGIN"
+    "  SELECT RAISE(ABORT, 'the consent ledger is append-only');"
+    "END;";
+
 const struct db_migration db_migrations[] = {
 	{ 1, m1 },
+	{ 2, m2 },
 };
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);
