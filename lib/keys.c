@@ -3,8 +3,10 @@
  * stored on first use, so a missing or different key file is caught before
  * anything is decrypted, and a new key is never made for old data.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "riserva.h"
 #include "banned.h"
@@ -45,7 +47,12 @@ subkey(sqlite3 *db, int purpose, int may_create, uint8_t out[RV_KEY_LEN],
 		    "it");
 	rc = crypt_key_read(stored == NULL, master, created, e);
 	if (rc != 0) {
-		if (stored != NULL) {
+		struct stat st;
+
+		/* A key that is gone is to be restored, not made anew; one in
+		 * the wrong mode has its own fix in the message already. */
+		if (stored != NULL && stat(crypt_key_path(), &st) < 0 &&
+		    errno == ENOENT) {
 			char msg[sizeof(e->msg)];
 
 			snprintf(msg, sizeof(msg), "%s", e->msg);

@@ -5,8 +5,10 @@ set -u
 
 build="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev
 	libgcrypt20-dev tzdata"
+# python3-jsonschema: t/consent.bats validates consent receipts against
+# share/riserva/schema/consent-receipt.schema.json.
 test="sqlite3 bats bats-assert bats-support bats-file python3 python3-aiosmtpd
-	mandoc"
+	python3-jsonschema mandoc"
 
 want=
 for set in "$@"; do
