@@ -404,8 +404,8 @@ policy_add_verb(struct rv_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc || p.version == NULL || effective == NULL ||
 	    p.url == NULL || file == NULL)
-		rv_die(ctx, EX_USAGE, "policy add needs --version, --effective, "
-		    "--url and --file");
+		rv_die(ctx, EX_USAGE, "policy add needs --version, "
+		    "--effective, --url and --file");
 	rv_check(ctx, policy_check_version(p.version, &ctx->err));
 	rv_check(ctx, policy_check_url("policy URL", p.url, &ctx->err));
 	p.effective = rv_bound(ctx, effective, 0);

@@ -33,7 +33,7 @@ struct consent_req {
 	const char *purpose;	/* one of consent_purposes */
 	const char *method;	/* one of consent_methods */
 	const char *evidence;	/* free text, or NULL */
-	const char *ip;	/* as given, or NULL: truncated before it is stored */
+	const char *ip;	/* as given, or NULL; truncated before storage */
 };
 
 /*

@@ -273,7 +273,8 @@ crypt_derive(const uint8_t master[RV_KEY_LEN], int purpose,
 	size_t n;
 
 	/* A purpose without a label would derive from garbage. */
-	if (purpose < 0 || (size_t)purpose >= sizeof(label) / sizeof(label[0]) ||
+	if (purpose < 0 ||
+	    (size_t)purpose >= sizeof(label) / sizeof(label[0]) ||
 	    label[purpose] == NULL)
 		abort();
 	n = strlen(label[purpose]);

@@ -24,7 +24,8 @@ policy_check_version(const char *v, struct rv_err *e)
 	if (n == 0 || n > POLICY_VERSION_MAX || !isalnum((unsigned char)v[0]))
 		goto bad;
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)v[i]) && strchr("._-", v[i]) == NULL)
+		if (!isalnum((unsigned char)v[i]) &&
+		    strchr("._-", v[i]) == NULL)
 			goto bad;
 	return 0;
 bad:
@@ -172,7 +173,8 @@ policy_add(sqlite3 *db, const struct rv_who *w, const struct policy_req *p,
 		int same = sqlite3_column_int64(st, 0) == p->effective &&
 		    strcmp((const char *)sqlite3_column_text(st, 1),
 		    p->url) == 0 &&
-		    strcmp((const char *)sqlite3_column_text(st, 2), hex) == 0 &&
+		    strcmp((const char *)sqlite3_column_text(st, 2),
+		    hex) == 0 &&
 		    (sqlite3_column_int(st, 3) != 0) == (p->substantial != 0);
 
 		rc = same ? 0 : rv_fail(e, EX_REFUSED,
@@ -270,7 +272,8 @@ policy_in_force(sqlite3 *db, int64_t t, char **version, char **url,
 	if (rc == SQLITE_ROW) {
 		*version = xstrdup((const char *)sqlite3_column_text(st, 0));
 		if (url != NULL)
-			*url = xstrdup((const char *)sqlite3_column_text(st, 1));
+			*url = xstrdup((const char *)
+			    sqlite3_column_text(st, 1));
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
@@ -306,7 +309,8 @@ policy_affected(sqlite3 *db, const char *version,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return db_fail(db, rc, e, "policy");
 	if (!found)
-		return rv_fail(e, EX_NOINPUT, "no policy version '%s'", version);
+		return rv_fail(e, EX_NOINPUT, "no policy version '%s'",
+		    version);
 	/* Calendar months back in the centre's time; a 29 February with no
 	 * match falls on the last day of that month. */
 	tm_day_of(effective, &y, &m, &d, &minute);

@@ -261,3 +261,28 @@ health.delete|health|"
 	run consent history 1
 	refute_output --partial arachidi
 }
+
+@test "a withdrawal whose checkpoint finds the database busy says so (75), and can be run again" {
+	rv_centre
+	consent grant 1 health >/dev/null
+	hold_db
+	set_health 1 2>/dev/null
+	cipher=$(rv_sql "SELECT hex(data) FROM client_health WHERE client_id = 1")
+	# A reader in the middle of a transaction pins the WAL.
+	echo "BEGIN; SELECT count(*) FROM client_health;" >&8
+	sleep 0.3
+	RISERVA_DB_BUSY_TIMEOUT=200 run consent withdraw 1 health
+	assert_failure 75
+	assert_line --index 0 --partial "consent: the deletion is done, but the database is busy and its old bytes may stay in the -wal file until the next checkpoint: run the same command again when it is idle"
+	[ "$(rv_sql 'SELECT count(*) FROM client_health')" = 0 ]
+	[ "$(bytes_in "$RISERVA_DB-wal" "${cipher:0:64}")" = yes ]
+	echo "COMMIT;" >&8
+	sleep 0.3
+	run --separate-stderr consent withdraw 1 health
+	assert_success
+	[ "$stderr" = "consent: client 1: health does not stand; nothing recorded" ]
+	[ ! -s "$RISERVA_DB-wal" ]
+	for f in "$RISERVA_DB" "$RISERVA_DB-wal" "$RISERVA_DB-shm"; do
+		[ "$(bytes_in "$f" "${cipher:0:64}")" = no ]
+	done
+}
