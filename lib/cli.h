@@ -60,6 +60,15 @@ int64_t rv_bound(struct rv_ctx *ctx, const char *s, int end_of_day);
 const char *rv_text(struct rv_ctx *ctx, const char *what, const char *s,
     size_t max);
 
+/* The subkey for purpose (keys_get); when this made the key file, says
+ * once on stderr to back it up. Dies with 78 on a missing or wrong key. */
+void rv_key(struct rv_ctx *ctx, int purpose, uint8_t out[RV_KEY_LEN]);
+
+/* After a commit that deleted personal data: checkpoint the WAL and
+ * truncate it, so the old bytes leave the -wal file too. Dies with 75 when
+ * the database stays busy, saying that the deletion itself is done. */
+void rv_checkpoint(struct rv_ctx *ctx);
+
 /* Records out, in the chosen format. */
 void rv_out_begin(struct rv_ctx *ctx, const struct rv_col *cols, int one);
 void rv_emit(struct rv_ctx *ctx, json_t *rec);

@@ -24,6 +24,10 @@ static const struct {
 	{ "clinic.address", "" },
 	{ "clinic.url", "" },
 	{ "clinic.dpo", "" },
+	/* Consent receipts: ISO 3166 code of the law that governs them, and
+	 * the policy URL to name before any version is archived. */
+	{ "clinic.jurisdiction", "IT" },
+	{ "clinic.policy_url", "" },
 	{ "db.busy_timeout", "5000" },
 	{ "booking.slot_step", "15m" },
 	{ "retention.client_months", "24" },

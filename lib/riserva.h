@@ -283,6 +283,9 @@ int crypt_open(const uint8_t key[RV_KEY_LEN], const char *aad,
  * a key is created only while the database holds nothing encrypted. */
 int keys_get(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN], int *created,
     struct rv_err *e);
+/* The same, never creating a key: for opening what is already sealed. */
+int keys_get_existing(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN],
+    struct rv_err *e);
 void rv_wipe(void *p, size_t n);
 
 /* ---- completion (complete.c): kind is "client", "staff" or "service" ---- */

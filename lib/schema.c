@@ -152,12 +152,46 @@ static const char m1[] =
      * index; each index costs every change a B-tree insert. */
     "CREATE INDEX audit_client ON audit (client_id) WHERE client_id IS NOT NULL;";
 
+/* 2: health data, only ever sealed (AES-256-GCM, the row named in the
+ * associated data), and the archive of privacy-policy versions. Policies
+ * and the facts of the consent ledger are never changed once written. */
+static const char m2[] =
+    "CREATE TABLE client_health ("
+    "  client_id INTEGER PRIMARY KEY"
+    "    REFERENCES client (id) ON DELETE CASCADE,"
+    "  data BLOB NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+
+    "CREATE TABLE policy ("
+    "  id INTEGER PRIMARY KEY,"
+    "  version TEXT NOT NULL UNIQUE,"
+    "  effective INTEGER NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  text BLOB NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  substantial INTEGER NOT NULL DEFAULT 0,"
+    "  added INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX policy_effective ON policy (effective, id);"
+    "CREATE TRIGGER policy_no_update BEFORE UPDATE ON policy BEGIN"
+    "  SELECT RAISE(ABORT, 'privacy policies are archived, never changed');"
+    "END;"
+    "CREATE TRIGGER policy_no_delete BEFORE DELETE ON policy BEGIN"
+    "  SELECT RAISE(ABORT, 'privacy policies are archived, never changed');"
+    "END;"
+
+    /* Erasure may still blank who a row is about and its evidence. */
+    "CREATE TRIGGER consent_append_only"
+    "  BEFORE UPDATE OF purpose, action, at, method, policy_version, actor"
+    "  ON consent BEGIN"
+    "  SELECT RAISE(ABORT, 'the consent ledger is append-only');"
+    "END;";
+
 /*
  * 6: fiscal records under a legal hold, the register of data-subject
  * requests. Both outlive the client they are about: client_id has no
- * foreign key and is set to NULL when the client is erased (client ids
- * can be reused once the highest one is deleted, so a stale link would
- * hand one person's records to another).
+ * foreign key and is set to NULL when the client is erased.
  */
 static const char m6[] =
     /* A receipt copies what the law wants on it (the client's name, the
@@ -249,6 +283,7 @@ static const char m6[] =
 
 const struct db_migration db_migrations[] = {
 	{ 1, m1 },
+	{ 2, m2 },
 	{ 6, m6 },
 };
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);
