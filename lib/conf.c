@@ -35,6 +35,9 @@ static const struct {
 	{ "retention.fiscal_years", "10" },
 	{ "retention.audit_months", "12" },
 	{ "retention.backup_days", "7" },
+	/* The erasure journal's file; empty: erasures.jsonl beside the
+	 * database. */
+	{ "erase.journal", "" },
 	{ "mail.transport", "smtp" },
 	{ "mail.from", "" },
 	{ "mail.url", "smtp://localhost:25" },

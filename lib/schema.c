@@ -281,9 +281,27 @@ static const char m6[] =
     "  WHERE client_id IS NOT NULL;"
     "CREATE INDEX request_due ON request (due) WHERE closed IS NULL;";
 
+/*
+ * 7: the erasure journal, and the index that finds an appointment's
+ * calendar events. A journal row says only which client id was erased and
+ * when, with the client row's creation time: a restored older backup then
+ * recognizes that same client (and not a later one that happens to get
+ * the same id) and erases it again. Nothing else about them is kept.
+ */
+static const char m7[] =
+    "CREATE TABLE erasure ("
+    "  id INTEGER PRIMARY KEY,"
+    "  client_id INTEGER NOT NULL UNIQUE,"
+    "  created INTEGER NOT NULL,"
+    "  erased INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX event_appointment ON event (appointment_id)"
+    "  WHERE appointment_id IS NOT NULL;";
+
 const struct db_migration db_migrations[] = {
 	{ 1, m1 },
 	{ 2, m2 },
 	{ 6, m6 },
+	{ 7, m7 },
 };
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);
