@@ -12,9 +12,6 @@ static const char usage_str[] =
 
 enum { O_DRY_RUN = 0x200, O_NOW, O_BATCH };
 
-/* Rows per transaction: long enough to be quick, short enough that other
- * tools wait at most a fraction of a second. */
-#define BATCH_DEFAULT 500
 
 static void
 progress(void *arg, const char *what, size_t done, size_t total)
@@ -38,7 +35,7 @@ main(int argc, char *argv[])
 	struct purge_opts o = { 0 };
 	const char *now = NULL;
 	char journal[PATH_MAX];
-	long batch = BATCH_DEFAULT;
+	long batch = 0, busy;
 	int opt, rc;
 
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
@@ -60,6 +57,11 @@ main(int argc, char *argv[])
 		ctx->who.now = rv_bound(ctx, now, 0);
 	o.now = ctx->who.now;
 	o.batch = (size_t)batch;
+	/* A transaction holds the lock for about a quarter of the time the
+	 * other tools wait for it: they never give up because of a purge. */
+	rv_check(ctx, conf_int(ctx->conf, "db.busy_timeout", 0, 600000, &busy,
+	    &ctx->err));
+	o.budget_ms = busy / 4 < 50 ? 50 : busy / 4;
 	o.progress = progress;
 	o.arg = ctx;
 	rv_check(ctx, erase_journal_path(ctx->conf,

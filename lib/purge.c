@@ -108,6 +108,35 @@ count(struct cat *c, const char *sql, int64_t cutoff,
 	return rc;
 }
 
+/* Bounds of a batch sized by time; the first is small, to measure. */
+#define BATCH_FIRST 200
+#define BATCH_MAX 50000
+
+static int64_t
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The next batch's size: scaled to the time budget, by at most 4 times up
+ * or 2 times down at once (one slow batch is not a trend). */
+static size_t
+next_size(size_t n, int64_t ms, long budget)
+{
+	double k = ms > 0 ? (double)budget / (double)ms : 4.0;
+
+	if (k > 4.0)
+		k = 4.0;
+	if (k < 0.5)
+		k = 0.5;
+	n = (size_t)((double)n * k);
+	return n < 1 ? 1 : n > BATCH_MAX ? BATCH_MAX : n;
+}
+
 typedef int (*batch_fn)(struct cat *c, const int64_t *ids, size_t n,
     struct rv_err *e);
 
@@ -121,11 +150,17 @@ batches(struct cat *c, const char *sql, int64_t cutoff, batch_fn work,
     struct rv_err *e)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t *ids = xcalloc(c->o->batch, sizeof(*ids)), last = 0;
-	size_t n;
+	size_t size = c->o->batch ? c->o->batch : BATCH_FIRST, cap = size, n;
+	int64_t *ids = xcalloc(cap, sizeof(*ids)), last = 0, ms;
+	struct timespec t0;
 	int rc;
 
 	for (;;) {
+		if (size > cap) {
+			cap = size;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if ((rc = db_begin(c->db, e)) != 0)
 			break;
 		if ((rc = db_prepare(c->db, sql, &st, e)) != 0)
@@ -133,7 +168,7 @@ batches(struct cat *c, const char *sql, int64_t cutoff, batch_fn work,
 		sqlite3_bind_int64(st, 1, last);
 		sqlite3_bind_int64(st, 2, cutoff);
 		sqlite3_bind_int64(st, 3, c->o->now);
-		sqlite3_bind_int64(st, 4, (int64_t)c->o->batch);
+		sqlite3_bind_int64(st, 4, (int64_t)size);
 		for (n = 0; (rc = sqlite3_step(st)) == SQLITE_ROW; n++)
 			ids[n] = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
@@ -152,6 +187,7 @@ batches(struct cat *c, const char *sql, int64_t cutoff, batch_fn work,
 			db_rollback(c->db);
 		else if ((rc = db_commit(c->db, e)) != 0)
 			break;
+		ms = elapsed_ms(&t0);
 		add_count(c->rec, "count", (int64_t)n);
 		last = ids[n - 1];
 		c->done += n;
@@ -168,6 +204,8 @@ batches(struct cat *c, const char *sql, int64_t cutoff, batch_fn work,
 			}
 		}
 		c->tally.njournal = 0;
+		if (c->o->batch == 0 && n == size)
+			size = next_size(size, ms, c->o->budget_ms);
 	}
 	db_rollback(c->db);
 	free(ids);

@@ -8,14 +8,18 @@
  * gdpr-purge's categories, in the order they run: clients, health, fiscal,
  * audit. Each works in batches, one BEGIN IMMEDIATE transaction per batch
  * (so other tools wait at most one batch), from where the last batch
- * stopped, in constant memory; running it again finds nothing new. The
+ * stopped, in constant memory; running it again finds nothing new. Unless
+ * a size is given, each batch is sized from the time the last one took so
+ * that it holds the write lock for about budget_ms: big batches write each
+ * page once for many rows, small ones let others in sooner. The
  * data of a client under restriction (art. 18) or with an open request
  * (art. 12) is never touched: those are counted as skipped.
  */
 struct purge_opts {
 	int64_t now;	/* --now, or the tool's clock */
 	int dry_run;	/* every batch is done and rolled back */
-	size_t batch;	/* rows per transaction */
+	size_t batch;	/* rows per transaction; 0: sized to budget_ms */
+	long budget_ms;	/* how long one transaction may hold the lock */
 	const char *journal;	/* the erasure journal file */
 	/* A terminal's progress line: done of total, by category. */
 	void (*progress)(void *arg, const char *what, size_t done,
