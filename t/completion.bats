@@ -234,3 +234,26 @@ reminders"
 	run zcomplete_line "client health an"
 	assert_output anna@example.com
 }
+
+@test "gdpr-erase, gdpr-export, gdpr-purge: options anywhere, clients as operands" {
+	rv_centre
+	run complete_line "gdpr-erase --reason x an"
+	assert_output anna@example.com
+	run complete_line "gdpr-erase --dry-r"
+	assert_output --dry-run
+	run complete_line "gdpr-export mario@example.com --por"
+	assert_output --portable
+	run complete_line "gdpr-export --format "
+	assert_output "table
+jsonl
+json
+csv"
+	run complete_line "gdpr-purge --b"
+	assert_output --batch
+	run complete_line "gdpr-purge "
+	assert_output ""
+	run zcomplete_line "gdpr-erase --reason x ma"
+	assert_output mario@example.com
+	run zcomplete_line "gdpr-export --po"
+	assert_output --portable
+}
