@@ -166,7 +166,7 @@ erase_named(struct rv_ctx *ctx, int argc, char **argv, int dry_run)
 	struct erase_tally all = { 0 }, one;
 	struct erase_run *r;
 	json_t *receipts = json_array();
-	size_t i, k;
+	size_t i;
 	int rc;
 
 	collect(ctx, argc, argv, &t);
@@ -182,18 +182,16 @@ erase_named(struct rv_ctx *ctx, int argc, char **argv, int dry_run)
 		memset(&one, 0, sizeof(one));
 		rc = erase_clients(r, &ctx->who, &t.ids.v[i], 1, &one,
 		    &ctx->err);
-		if (rc == 0)
-			json_array_append_new(receipts, erase_receipt(r,
-			    &ctx->who, &one, t.ids.v[i], dry_run));
-		for (k = 0; rc == 0 && k < one.njournal; k++)
-			all.journal = xrealloc(all.journal,
-			    (all.njournal + 1) * sizeof(*all.journal)),
-			all.journal[all.njournal++] = one.journal[k];
+		if (rc == 0) {
+			json_array_append_new(receipts, erase_receipt(&ctx->who,
+			    &one, t.ids.v[i], dry_run));
+			erase_tally_add(&all, &one);
+		}
 		erase_tally_free(&one);
 		if (rc != 0) {
 			erase_close(r);
 			json_decref(receipts);
-			free(all.journal);
+			erase_tally_free(&all);
 			ids_free(&t.ids);
 			rv_check(ctx, rc);
 		}
@@ -205,7 +203,7 @@ erase_named(struct rv_ctx *ctx, int argc, char **argv, int dry_run)
 		rv_commit(ctx);
 	ids_free(&t.ids);
 	rc = finish(ctx, receipts, &all, dry_run, 0);
-	free(all.journal);
+	erase_tally_free(&all);
 	return rc;
 }
 
@@ -224,7 +222,7 @@ erase_replayed(struct rv_ctx *ctx, const char *journal, const char *since_s,
 	struct erase_run *r;
 	json_t *receipts = json_array();
 	char path[PATH_MAX];
-	int64_t since = since_s != NULL ? rv_time(ctx, since_s) : 0;
+	int64_t since = since_s != NULL ? rv_bound(ctx, since_s, 0) : 0;
 	size_t n;
 	int rc;
 

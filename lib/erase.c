@@ -596,6 +596,28 @@ erase_tally_free(struct erase_tally *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void
+erase_tally_add(struct erase_tally *to, const struct erase_tally *from)
+{
+	size_t i;
+
+	to->clients += from->clients;
+	for (i = 0; i < ERASE_MAX_RULES; i++) {
+		to->rows[i] += from->rows[i];
+		if (from->until[i] > to->until[i])
+			to->until[i] = from->until[i];
+	}
+	to->cancelled += from->cancelled;
+	to->fiscal_expired += from->fiscal_expired;
+	to->google += from->google;
+	for (i = 0; i < from->requests_closed.n; i++)
+		ids_add(&to->requests_closed, from->requests_closed.v[i]);
+	for (i = 0; i < from->requests_open.n; i++)
+		ids_add(&to->requests_open, from->requests_open.v[i]);
+	for (i = 0; i < from->njournal; i++)
+		journal_add(to, &from->journal[i]);
+}
+
 static int
 fill_set(struct erase_run *r, const int64_t *ids, size_t n, struct rv_err *e)
 {
@@ -756,8 +778,8 @@ summary(json_t *deleted, json_t *anon, json_t *kept)
 }
 
 json_t *
-erase_receipt(struct erase_run *r, const struct rv_who *w,
-    const struct erase_tally *t, int64_t client_id, int dry_run)
+erase_receipt(const struct rv_who *w, const struct erase_tally *t,
+    int64_t client_id, int dry_run)
 {
 	json_t *rec, *deleted, *anon, *kept, *counts, *x;
 	const struct erase_rule *u;
@@ -765,7 +787,6 @@ erase_receipt(struct erase_run *r, const struct rv_who *w,
 	char until[40];
 	size_t i;
 
-	(void)r;
 	for (i = 0; i < t->njournal; i++)
 		if (t->journal[i].client_id == client_id)
 			journal_id = t->journal[i].id;
@@ -974,8 +995,8 @@ replay_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
 	if ((rc = erase_clients(p->r, &p->w, &id, 1, &t, e)) == 0) {
 		p->n++;
 		if (p->fn != NULL)
-			rc = p->fn(erase_receipt(p->r, &p->w, &t, id,
-			    p->dry_run), p->arg);
+			rc = p->fn(erase_receipt(&p->w, &t, id, p->dry_run),
+			    p->arg);
 	}
 	erase_tally_free(&t);
 	return rc;

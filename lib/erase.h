@@ -64,6 +64,8 @@ struct erase_tally {
 	size_t njournal, capjournal;
 };
 void erase_tally_free(struct erase_tally *t);
+/* Adds the counts and journal entries of from to to. */
+void erase_tally_add(struct erase_tally *to, const struct erase_tally *from);
 
 /*
  * A run: the schema checked against the registry, the working set and the
@@ -92,8 +94,8 @@ int erase_clients(struct erase_run *r, const struct rv_who *w,
  * in a dry run), what was deleted, anonymized and kept (with the
  * obligation and until when), and the counts by table.
  */
-json_t *erase_receipt(struct erase_run *r, const struct rv_who *w,
-    const struct erase_tally *t, int64_t client_id, int dry_run);
+json_t *erase_receipt(const struct rv_who *w, const struct erase_tally *t,
+    int64_t client_id, int dry_run);
 
 /* When a client id was erased: *erased 0 when it was not. */
 int erase_journal_find(sqlite3 *db, int64_t client_id, int64_t *erased,

@@ -164,6 +164,13 @@ $((id - 1))|health.read|1|client 1|health|art. 15 request 1"
 	refute_output --partial anna@example.com
 	refute_output --partial "$(cat "$RISERVA_KEY" 2>/dev/null | head -c 16)"
 	refute_output --partial '"u1.'
+	# The mail server is named by its host, never with its credentials.
+	RISERVA_MAIL_TRANSPORT=smtp \
+	RISERVA_MAIL_URL='smtps://centro:S3cret@mail.aurora.example:465/' \
+		run gdpr-export 1 --reason 'art. 15'
+	refute_output --partial S3cret
+	run ev "$output" '[r["name"] for r in v["header"]["recipients"]]'
+	assert_output '["mail.aurora.example:465"]'
 	# A client without health data is exported without the key file.
 	mv "$RISERVA_KEY" "$BATS_TEST_TMPDIR/key.away"
 	run gdpr-export 2 --reason 'art. 15'
