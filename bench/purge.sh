@@ -41,7 +41,8 @@ median=$(sqlite3 "$src" "SELECT le FROM (SELECT max(end) AS le FROM appointment
 	WHERE client_id IS NOT NULL GROUP BY client_id) ORDER BY le
 	LIMIT 1 OFFSET (SELECT count(DISTINCT client_id) / 2 FROM appointment
 	WHERE client_id IS NOT NULL)")
-now=$(TZ=Europe/Rome date -d "$(TZ=Europe/Rome date -d "@$median" '+%Y-%m-%d %H:%M:%S') 24 months 1 second" +%s)
+local_median=$(TZ=Europe/Rome date -d "@$median" '+%Y-%m-%d %H:%M:%S')
+now=$(TZ=Europe/Rome date -d "$local_median 24 months 1 second" +%s)
 now_iso=$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)
 
 clients=$(sqlite3 "$src" 'SELECT count(*) FROM client')
@@ -50,7 +51,8 @@ appts=$(sqlite3 "$src" 'SELECT count(*) FROM appointment')
 t_tool=$(RISERVA_DB="$tool_db" RISERVA_ERASE_JOURNAL="$tmp/erasures.jsonl" \
 	bench_once sh -c 'gdpr-purge --now "$0" -j >"$1"' "$now_iso" \
 	"$tmp/purge.out")
-cutoff=$(sed -n 's/.*"id":"clients".*"cutoff":"\([^"]*\)".*/\1/p' "$tmp/purge.out")
+cutoff=$(sed -n 's/.*"id":"clients".*"cutoff":"\([^"]*\)".*/\1/p' \
+	"$tmp/purge.out")
 cut=$(date -d "$cutoff" +%s)
 
 cat >"$tmp/purge.sql" <<EOF
@@ -79,20 +81,24 @@ DELETE FROM client WHERE id IN (SELECT id FROM gone);
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 EOF
-t_sql=$(bench_once sh -c 'sqlite3 "$0" <"$1" >/dev/null' "$sql_db" "$tmp/purge.sql")
+t_sql=$(bench_once sh -c 'sqlite3 "$0" <"$1" >/dev/null' "$sql_db" \
+	"$tmp/purge.sql")
 
 left_tool=$(sqlite3 "$tool_db" 'SELECT count(*), sum(id) FROM client')
 left_sql=$(sqlite3 "$sql_db" 'SELECT count(*), sum(id) FROM client')
-anon_tool=$(sqlite3 "$tool_db" 'SELECT count(*) FROM appointment WHERE client_id IS NULL')
-anon_sql=$(sqlite3 "$sql_db" 'SELECT count(*) FROM appointment WHERE client_id IS NULL')
+anon='SELECT count(*) FROM appointment WHERE client_id IS NULL'
+anon_tool=$(sqlite3 "$tool_db" "$anon")
+anon_sql=$(sqlite3 "$sql_db" "$anon")
 erased=$((clients - ${left_tool%%|*}))
 
 bench_row "gdpr-purge (half the clients, vs sqlite3)" "$t_tool" "$t_sql" \
 	"<= 1.5x"
-bench_note "  erased" "$erased of $clients clients; $anon_tool of $appts appointments anonymized"
+bench_note "  erased" \
+	"$erased of $clients clients; $anon_tool of $appts appointments anonymized"
 if [ "$left_tool" = "$left_sql" ] && [ "$anon_tool" = "$anon_sql" ]; then
 	bench_note "  same rows" "yes"
 else
-	bench_note "  same rows" "NO: clients left $left_tool vs $left_sql, anonymized $anon_tool vs $anon_sql"
+	bench_note "  same rows" "NO: clients left $left_tool vs $left_sql,\
+ anonymized $anon_tool vs $anon_sql"
 fi
 rm -f "$tool_db"* "$sql_db"*

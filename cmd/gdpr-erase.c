@@ -302,7 +302,7 @@ main(int argc, char *argv[])
 		rv_usage(ctx);
 	if (ctx->who.reason == NULL)
 		rv_die(ctx, EX_USAGE, "--reason is required: why the data is "
-		    "erased (the request, or the ground of art. 17(1)); it goes "
-		    "on the audit trail, so name no one in it");
+		    "erased (the request, or the ground of art. 17(1)); it "
+		    "goes on the audit trail, so name no one in it");
 	return erase_named(ctx, argc, argv, dry_run);
 }

@@ -29,7 +29,6 @@ struct erase_run {
 	int64_t real_now;	/* the machine's clock: fiscal holds use it */
 	long audit_months;
 	int stat4;		/* sqlite_stat4 exists (index key samples) */
-	char *fields;		/* the audit row's list of fields cleared */
 	sqlite3_stmt *st[S_MAX];
 };
 
@@ -926,7 +925,8 @@ erase_journal_write(const char *path, const struct erase_tally *t,
 		tm_rfc3339(t->journal[i].created, c);
 		tm_rfc3339(t->journal[i].erased, d);
 		buf_printf(&b, "{\"type\":\"erasure\",\"id\":%lld,"
-		    "\"client_id\":%lld,\"created\":\"%s\",\"erased\":\"%s\"}\n",
+		    "\"client_id\":%lld,\"created\":\"%s\","
+		    "\"erased\":\"%s\"}\n",
 		    (long long)t->journal[i].id,
 		    (long long)t->journal[i].client_id, c, d);
 	}

@@ -53,13 +53,15 @@ struct erase_journal_entry {
 };
 struct erase_tally {
 	int64_t clients;
-	int64_t rows[ERASE_MAX_RULES];	/* rows deleted, blanked or kept */
-	int64_t until[ERASE_MAX_RULES];	/* KEEP: the last day one is kept */
+	/* By rule: the rows deleted, blanked or kept; for KEEP, the last
+	 * day one of them is kept. */
+	int64_t rows[ERASE_MAX_RULES];
+	int64_t until[ERASE_MAX_RULES];
 	int64_t cancelled;	/* bookings ahead, cancelled first */
-	int64_t fiscal_expired;	/* fiscal records past their hold: deleted */
-	int64_t google;	/* calendar events queued for deletion on Google */
-	struct rv_ids requests_closed;	/* open erasure requests, now done */
-	struct rv_ids requests_open;	/* other open requests, unlinked */
+	int64_t fiscal_expired;	/* receipts past their hold: deleted */
+	int64_t google;	/* events queued for deletion on Google */
+	struct rv_ids requests_closed;	/* open erasure requests, done */
+	struct rv_ids requests_open;	/* other open ones, unlinked */
 	struct erase_journal_entry *journal;
 	size_t njournal, capjournal;
 };

@@ -15,7 +15,7 @@
 struct export_section {
 	const char *name;
 	const char *const *cols;	/* the full export's keys */
-	const char *const *portable;	/* the art. 20 subset's; NULL: left out */
+	const char *const *portable;	/* art. 20's; NULL: left out */
 };
 extern const struct export_section export_sections[];
 

@@ -372,8 +372,9 @@ static int
 purge_fiscal(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 {
 	static const char count_sql[] =
-	    "SELECT coalesce(sum(NOT " FISCAL_PROTECTED " AND hold_until <= ?2), "
-	    "0), coalesce(sum(" FISCAL_PROTECTED " AND hold_until <= ?2), 0), "
+	    "SELECT coalesce(sum(NOT " FISCAL_PROTECTED
+	    " AND hold_until <= ?2), 0), "
+	    "coalesce(sum(" FISCAL_PROTECTED " AND hold_until <= ?2), 0), "
 	    "coalesce(sum(hold_until > ?2), 0) "
 	    "FROM fiscal f WHERE hold_until <= ?3";
 	static const char batch_sql[] =
