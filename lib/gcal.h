@@ -110,6 +110,9 @@ struct gcal {
 	/* Reports of what the run did to bookings (conflicts overwritten,
 	 * bookings needing review): one line each, for stderr. */
 	void (*note)(void *arg, const char *msg);
+	/* Progress of long work (a full resync), for a terminal. */
+	void (*progress)(void *arg, const char *what, size_t done,
+	    size_t total);
 	void *note_arg;
 };
 
@@ -134,11 +137,10 @@ int gcal_flow_begin(struct gcal *g, int port, struct gcal_flow *f,
     struct rv_err *e);
 /* Opens the URL with xdg-open when there is a display: 1 when started. */
 int gcal_flow_browse(const struct gcal_flow *f);
-/* Waits for the browser's redirect, up to timeout_s; *code is the
- * authorization code (free with gcal_secret_free), *granted the scopes
- * Google says were granted, when it says. */
-int gcal_flow_wait(struct gcal *g, struct gcal_flow *f, long timeout_s,
-    char **code, char **granted, struct rv_err *e);
+/* Waits for the browser's redirect, up to timeout_s, checking its state;
+ * *code is the authorization code (free with gcal_secret_free). */
+int gcal_flow_wait(struct gcal_flow *f, long timeout_s, char **code,
+    struct rv_err *e);
 void gcal_flow_end(struct gcal_flow *f);
 /* Exchanges the code, checks the scopes (refusing, and revoking the
  * grant, when calendar or email is missing), reads the account's email
@@ -174,6 +176,54 @@ int gcal_sync_staff(struct gcal *g, int64_t staff_id,
     const struct gcal_opts *o, struct gcal_report *r, struct rv_err *e);
 json_t *gcal_report_record(sqlite3 *db, int64_t staff_id,
     const struct gcal_report *r, int rc, const char *msg);
+
+/* ---- inside the network modules (gcal_api.c) ---- */
+
+struct gcal_req {
+	const char *method, *url;
+	const char *content_type, *body;
+	const char *bearer;	/* never logged */
+	const char *if_match;
+	int no_retry_network;	/* not idempotent: an authorization code */
+};
+struct gresp {
+	long status;
+	json_t *json;	/* the body when it is JSON */
+	char reason[64];	/* of an error: "rateLimitExceeded", ... */
+	char message[256];
+	char etag[256];
+};
+/* A request with bounded backoff and jitter on 429, 5xx, the 403 rate
+ * limits and network failures (Retry-After honoured up to the bound).
+ * 0 with any other status in r; EX_TEMPFAIL when the retries ran out or
+ * the quota is used up (g->quota set); EX_UNAVAILABLE when Google cannot
+ * be reached. */
+int gcal_http(struct gcal *g, const struct gcal_req *q, struct gresp *r,
+    struct rv_err *e);
+void gresp_free(struct gresp *r);
+int gcal_reason_is(const char *reason, const char *want);
+int gcal_unexpected(const char *what, const struct gresp *r,
+    struct rv_err *e);
+void gcal_form_client(struct gcal *g, struct rv_buf *form);
+/* POSTs a form (wiped and freed after: it carries secrets). */
+int gcal_post_form(struct gcal *g, const char *url, struct rv_buf *form,
+    int retry_network, struct gresp *r, struct rv_err *e);
+void gcal_query(struct rv_buf *url, const char *key, const char *value);
+
+/* An operator's session: their calendar's events URL and an access token
+ * (the stored one while it lasts, else refreshed: EX_NOPERM on
+ * invalid_grant). Calls refresh once on a 401. */
+struct gsess {
+	struct gcal *g;
+	int64_t staff_id;
+	char *access;
+	struct rv_buf events_url;
+};
+int gsess_open(struct gcal *g, int64_t staff_id, struct gsess *s,
+    struct rv_err *e);
+void gsess_close(struct gsess *s);
+int gsess_call(struct gsess *s, const char *method, const char *url,
+    json_t *body, const char *if_match, struct gresp *r, struct rv_err *e);
 
 /* Exclusive lock of the sync of this database (a file beside it): 0, or
  * EX_TEMPFAIL when another process holds it after wait_s seconds. */

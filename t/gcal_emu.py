@@ -30,6 +30,7 @@ Control endpoints for the tests live under /_emu/ (never counted):
   POST   /_emu/reset_counts
   GET    /_emu/log                every counted request, as JSON
   GET    /_emu/grants             the grants and whether they are revoked
+  GET    /_emu/tokens             every token issued (to look for leaks)
   GET    /_emu/calendars/{email}/events          every event, deleted too
   POST   /_emu/calendars/{email}/events          insert as the user would
   PATCH  /_emu/calendars/{email}/events/{id}     edit as the user would
@@ -809,6 +810,10 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {}
         if path == "/_emu/log" and method == "GET":
             return 200, emu.log
+        if path == "/_emu/tokens" and method == "GET":
+            # Every token issued, for tests that look for leaks.
+            return 200, {"refresh": sorted(emu.refresh),
+                         "access": sorted(emu.access)}
         if path == "/_emu/grants" and method == "GET":
             return 200, [{"email": g["email"], "scopes": g["scopes"],
                           "revoked": g["revoked"]}
