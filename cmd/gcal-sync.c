@@ -276,6 +276,9 @@ gcal_sync(struct rv_ctx *ctx, int argc, char **argv)
 	if (o.full && !o.pull)
 		rv_die(ctx, EX_USAGE, "--full is a pull");
 	staff_ids(ctx, argc - optind, argv + optind, &ids);
+	/* Nobody connected: nothing to do, and no Google client needed. */
+	if (ids.n == 0)
+		return rv_finish(ctx);
 	open_gcal(ctx, &g, 1);
 	check_gcal(ctx, &g, -1, gcal_lock(rv_db(ctx), 0, &lock, &ctx->err));
 	rv_out_begin(ctx, gcal_sync_cols, 0);
