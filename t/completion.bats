@@ -42,3 +42,13 @@ en"
 	assert_output "jsonl
 json"
 }
+
+@test "gcal-sync: verbs, options and staff complete" {
+	rv_centre
+	run complete_line "gcal-sync dis"
+	assert_output disconnect
+	run complete_line "gcal-sync disconnect --pu"
+	assert_output --purge-imported
+	run complete_line "gcal-sync connect gi"
+	assert_output giulia@example.com
+}
