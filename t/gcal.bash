@@ -98,7 +98,8 @@ gcal_connect() {
 		>"$GCAL_TMP/connect.out" 2>"$GCAL_TMP/connect.err" 3>&- &
 	pid=$!
 	for i in $(seq 200); do
-		url=$(grep -o "$EMU/o/oauth2/v2/auth?[^ ]*" "$GCAL_TMP/connect.err") &&
+		url=$(grep -o "$EMU/o/oauth2/v2/auth?[^ ]*" "$GCAL_TMP/connect.err" \
+			2>/dev/null) &&
 			break
 		sleep 0.05
 	done
