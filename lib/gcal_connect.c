@@ -11,6 +11,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -381,6 +382,33 @@ userinfo_email(struct gcal *g, const char *access, char **email,
 	return rc;
 }
 
+/* Connecting another account in place of one: the old grant is given
+ * back (best effort). Not for the same account (another calendar of it):
+ * Google would revoke the grant just made with it. */
+static void
+revoke_replaced(struct gcal *g, int64_t staff_id, const char *email)
+{
+	static const char sql[] =
+	    "SELECT email FROM gcal_account WHERE staff_id = ?";
+	struct rv_err ignored;
+	sqlite3_stmt *st;
+	char *old = NULL;
+	int other = 0;
+
+	if (db_prepare(g->db, sql, &st, &ignored) != 0)
+		return;
+	sqlite3_bind_int64(st, 1, staff_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		other = strcasecmp((const char *)sqlite3_column_text(st, 0),
+		    email) != 0;
+	sqlite3_finalize(st);
+	if (!other || gcal_token_get(g->db, g->key, staff_id, "refresh_token",
+	    &old, NULL, &ignored) != 0 || old == NULL)
+		return;
+	revoke_token(g, old);
+	gcal_secret_free(old);
+}
+
 int
 gcal_connect_finish(struct gcal *g, int64_t staff_id, const char *calendar,
     struct gcal_flow *f, const char *code, json_t **rec, struct rv_err *e)
@@ -452,7 +480,12 @@ gcal_connect_finish(struct gcal *g, int64_t staff_id, const char *calendar,
 		revoke_token(g, refresh);
 		goto out;
 	}
-	if ((rc = gcal_key(g, e)) != 0 || (rc = db_begin(g->db, e)) != 0) {
+	if ((rc = gcal_key(g, e)) != 0) {
+		revoke_token(g, refresh);
+		goto out;
+	}
+	revoke_replaced(g, staff_id, email);
+	if ((rc = db_begin(g->db, e)) != 0) {
 		revoke_token(g, refresh);
 		goto out;
 	}

@@ -564,3 +564,27 @@ gcal.delete|1|appointment 1|event'
 	assert_success
 	assert_output ''
 }
+
+@test "connecting another account gives the old grant back and starts over" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	gcal_connect giulia@example.com '{"email": "giulia.other@gmail.test"}'
+	assert_success
+	assert_output --partial '"email":"giulia.other@gmail.test",'
+	[ "$(emu_count oauth.revoke 200)" = 1 ]
+	run emu GET /_emu/grants
+	assert_output --partial '{"email": "operator@gmail.test", "scopes": ["openid", "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/calendar"], "revoked": true}'
+	run gcal-sync
+	assert_success
+	assert_output --partial '"full":true,'
+	assert_output --partial '"inserted":1,'
+	run event_of giulia.other@gmail.test 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+	# The same account again: its grant is kept, its sync state too.
+	gcal_connect giulia@example.com '{"email": "giulia.other@gmail.test"}'
+	assert_success
+	[ "$(emu_count oauth.revoke)" = 1 ]
+	run gcal-sync
+	assert_output --partial '"full":false,'
+}
