@@ -161,8 +161,9 @@ struct gcal_opts {
 struct gcal_report {
 	int full;	/* the pull was a full resync */
 	long pulled;	/* changes received */
-	long imported, removed;	/* busy blocks added or changed, removed */
-	long inserted, updated, deleted;	/* events pushed */
+	/* Busy blocks added or changed, and removed. */
+	long imported, removed;
+	long inserted, updated, deleted;	/* pushed events */
 	long adopted;	/* events of ours found on Google and linked */
 	long overwritten;	/* edits on Google to our events, undone */
 	long review;	/* bookings marked needs_review */

@@ -41,7 +41,7 @@ check_template(const char *t, struct rv_err *e)
 	static const char *const known[] = { "service", "name", "initial",
 		"surname", NULL };
 	const char *p, *end;
-	size_t i;
+	size_t i, n;
 
 	for (p = t; *p; p++) {
 		if (p[0] == '{' && p[1] == '{') {
@@ -55,16 +55,18 @@ check_template(const char *t, struct rv_err *e)
 		if (*p != '{')
 			continue;
 		if ((end = strchr(p, '}')) == NULL)
-			return rv_fail(e, EX_CONFIG, "config google.event_title: "
-			    "'{' without '}'");
+			return rv_fail(e, EX_CONFIG, "config "
+			    "google.event_title: '{' without '}'");
+		n = (size_t)(end - p - 1);
 		for (i = 0; known[i] != NULL; i++)
-			if (strlen(known[i]) == (size_t)(end - p - 1) &&
-			    strncmp(p + 1, known[i], (size_t)(end - p - 1)) == 0)
+			if (strlen(known[i]) == n &&
+			    strncmp(p + 1, known[i], n) == 0)
 				break;
 		if (known[i] == NULL)
-			return rv_fail(e, EX_CONFIG, "config google.event_title: "
-			    "unknown placeholder '%.*s' (use {service}, {name}, "
-			    "{initial}, {surname})", (int)(end - p + 1), p);
+			return rv_fail(e, EX_CONFIG, "config "
+			    "google.event_title: unknown placeholder '%.*s' "
+			    "(use {service}, {name}, {initial}, {surname})",
+			    (int)(end - p + 1), p);
 		p = end;
 	}
 	return 0;
@@ -111,8 +113,9 @@ read_secret_file(const char *path, char **secret, char **client_id,
 		s = json_string_value(json_object_get(inst, "client_secret"));
 		id = json_string_value(json_object_get(inst, "client_id"));
 		if (s == NULL)
-			rc = rv_fail(e, EX_CONFIG, "%s: no installed.client_secret "
-			    "(expected the JSON of a Desktop app client)", path);
+			rc = rv_fail(e, EX_CONFIG, "%s: no "
+			    "installed.client_secret (expected the JSON of a "
+			    "Desktop app client)", path);
 		else
 			*secret = xstrdup(s);
 		if (s != NULL && id != NULL && client_id != NULL &&

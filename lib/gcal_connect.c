@@ -274,7 +274,7 @@ gcal_flow_wait(struct gcal_flow *f, long timeout_s, char **code,
 			continue;
 		if (!read_request(c, target, sizeof(target)) ||
 		    (q = strchr(target, '?')) == NULL) {
-			/* Not the redirect (a favicon, a probe): keep waiting. */
+			/* Not the redirect (a favicon, a probe): wait on. */
 			answer(c, 404, "not here", "This is riserva's "
 			    "connection listener.");
 			close(c);

@@ -209,7 +209,8 @@ load_want(struct gcal *g, int64_t appt, struct want *w, int *found,
 		/* No name for an erased or restricted client: just busy. */
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
 		    !sqlite3_column_int(st, 7))
-			render_title(g, (const char *)sqlite3_column_text(st, 8),
+			render_title(g,
+			    (const char *)sqlite3_column_text(st, 8),
 			    (const char *)sqlite3_column_text(st, 5),
 			    (const char *)sqlite3_column_text(st, 6),
 			    &w->summary);
@@ -369,9 +370,11 @@ audit_appt(struct run *x, const struct rv_who *w, const char *action,
 	    "appointment WHERE id = ?", appt, &client, &found, e)) != 0)
 		return rc;
 	if (appt > 0)
-		snprintf(ref, sizeof(ref), "appointment %lld", (long long)appt);
+		snprintf(ref, sizeof(ref), "appointment %lld",
+		    (long long)appt);
 	else
-		snprintf(ref, sizeof(ref), "staff %lld", (long long)x->staff_id);
+		snprintf(ref, sizeof(ref), "staff %lld",
+		    (long long)x->staff_id);
 	return audit_append(x->g->db, w, action, client, ref, fields, e);
 }
 
@@ -802,8 +805,8 @@ push_deletions(struct run *x, struct rv_err *e)
 {
 	static const char sql[] =
 	    "SELECT id, google_id, appointment_id FROM gcal_link "
-	    "WHERE staff_id = ? AND (state = 'delete' OR appointment_id IS NULL) "
-	    "ORDER BY id";
+	    "WHERE staff_id = ? "
+	    "AND (state = 'delete' OR appointment_id IS NULL) ORDER BY id";
 	static const char drop[] = "DELETE FROM gcal_link WHERE id = ?1";
 	struct rv_ids ids = { 0 }, appts = { 0 };
 	struct rv_buf gids = { 0 };
@@ -1051,8 +1054,9 @@ reconcile(struct run *x, int64_t appt, struct want *w, struct rv_err *e)
 		return rc;
 	}
 	if (linked && strcmp(l.state, "gone") == 0) {
-		/* Deleted on Google and still to review: left alone. */
-		if (strcmp(w->status, "needs_review") == 0) {
+		/* Deleted on Google: made again only for a booking confirmed
+		 * since (moved: booked again), never behind anyone's back. */
+		if (strcmp(w->status, "booked") != 0) {
 			if ((rc = db_begin(x->g->db, e)) != 0)
 				return rc;
 			rc = exec_fmt(x->g->db, unqueue, "i", NULL, e, appt);
