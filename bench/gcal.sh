@@ -40,10 +40,11 @@ flavor=$(cut -d' ' -f1 "$RV_ROOT/build/flavor" 2>/dev/null || echo unknown)
 
 emu POST /_emu/reset_counts >/dev/null
 t0=$(now)
-rec=$(gcal-sync -j)
+rec=$( { time -p gcal-sync -j; } 2>"$GCAL_TMP/time")
 t1=$(now)
 imported=$(printf '%s\n' "$rec" | field imported)
-echo "gcal-sync first full sync, $N events: requests $(emu_count '*') ($(emu_count events.list) events.list), $(secs "$t0" "$t1") s, $imported busy blocks imported ($flavor build)"
+cpu=$(awk '/^(user|sys)/ { s += $2 } END { print s }' "$GCAL_TMP/time")
+echo "gcal-sync first full sync, $N events: requests $(emu_count '*') ($(emu_count events.list) events.list), $(secs "$t0" "$t1") s ($cpu s CPU in gcal-sync), $imported busy blocks imported ($flavor build)"
 
 emu POST /_emu/reset_counts >/dev/null
 t0=$(now)

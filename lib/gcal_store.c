@@ -22,7 +22,7 @@ const struct rv_col gcal_account_cols[] = {
 };
 
 const struct rv_col gcal_sync_cols[] = {
-	{ "staff_id", "STAFF_ID", RV_COL_RIGHT },
+	{ "staff_email", "STAFF", 0 },
 	{ "email", "GOOGLE ACCOUNT", 0 },
 	{ "state", "STATE", 0 },
 	{ "pulled", "PULLED", RV_COL_RIGHT },
