@@ -588,3 +588,26 @@ gcal.delete|1|appointment 1|event'
 	run gcal-sync
 	assert_output --partial '"full":false,'
 }
+
+@test "a short-lived access token is refreshed, sealed, and invalid_grant stops the sync" {
+	emu_stop
+	: >"$RISERVA_CONFIG"
+	emu_start --token-ttl 30
+	connect_giulia
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync
+	assert_success
+	[ "$(emu_count oauth.refresh 200)" = 1 ]
+	[ "$(emu_count events.list 200)" = 1 ]
+	tokens=$(emu GET /_emu/tokens | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["access"]))')
+	for t in $tokens; do
+		! grep -qF "$t" "$RISERVA_DB"*
+	done
+	emu POST /_emu/fault '{"op": "oauth.refresh", "reason": "invalid_grant"}' >/dev/null
+	run gcal-sync
+	assert_failure 77
+	assert_output --partial '(invalid_grant): reconnect with gcal-sync connect'
+	[ "$(emu_count oauth.refresh 400)" = 1 ]
+	run gcal-sync status
+	assert_output --partial '"state":"reauth_needed",'
+}
