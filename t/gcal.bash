@@ -13,10 +13,16 @@ emu_start() {
 		>/dev/null 2>"$GCAL_TMP/emu.log" 3>&- &
 	EMU_PID=$!
 	local i
-	for i in $(seq 200); do
+	# A loaded machine can be slow to start Python: up to 30 s.
+	for i in $(seq 600); do
 		[ -s "$GCAL_TMP/emu.port" ] && break
 		sleep 0.05
 	done
+	if [ ! -s "$GCAL_TMP/emu.port" ]; then
+		echo "emu_start: the emulator did not start:" >&2
+		cat "$GCAL_TMP/emu.log" >&2
+		return 1
+	fi
 	EMU_PORT=$(cat "$GCAL_TMP/emu.port")
 	EMU="http://127.0.0.1:$EMU_PORT"
 	printf 's3cret\n' >"$GCAL_TMP/client_secret"
@@ -97,7 +103,7 @@ gcal_connect() {
 	gcal-sync connect "$staff" --no-browser "$@" \
 		>"$GCAL_TMP/connect.out" 2>"$GCAL_TMP/connect.err" 3>&- &
 	pid=$!
-	for i in $(seq 200); do
+	for i in $(seq 600); do
 		url=$(grep -o "$EMU/o/oauth2/v2/auth?[^ ]*" "$GCAL_TMP/connect.err" \
 			2>/dev/null) &&
 			break

@@ -78,13 +78,14 @@ event_of() {
 	# A redirect that is not the answer to our request.
 	gcal-sync connect giulia@example.com --no-browser 2>"$GCAL_TMP/c.err" 3>&- &
 	pid=$!
-	for i in $(seq 100); do
+	for i in $(seq 600); do
 		port=$(grep -o 'http://127.0.0.1:[0-9]*/$' "$GCAL_TMP/c.err" | grep -o '[0-9]*/$') && break
 		sleep 0.05
 	done
 	run browse "http://127.0.0.1:${port%/}/?state=forged&code=4/0xyz"
 	assert_output --partial 'does not belong to the connection'
-	run wait $pid
+	status=0
+	wait $pid || status=$?
 	assert_equal "$status" 77
 	assert_file_contains "$GCAL_TMP/c.err" "the redirect's state does not match this attempt"
 	run gcal-sync connect giulia@example.com --no-browser --timeout 1s
@@ -281,8 +282,8 @@ gcal.delete|1|appointment 1|event'
 @test "crash after an insert (the answer never arrives): no duplicate, 409 adopts" {
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
-	printf 'timeout = 1s\nretry_attempts = 1\n' >>"$RISERVA_CONFIG"
-	emu POST /_emu/fault '{"op": "events.insert", "delay": 3, "after": true}' >/dev/null
+	printf 'timeout = 2s\nretry_attempts = 1\n' >>"$RISERVA_CONFIG"
+	emu POST /_emu/fault '{"op": "events.insert", "delay": 5, "after": true}' >/dev/null
 	run gcal-sync sync --push-only
 	assert_failure 69
 	assert_output --partial '(cannot reach Google; nothing is lost, run again later)'
@@ -304,10 +305,10 @@ gcal.delete|1|appointment 1|event'
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
 	gcal-sync sync --pull-only >/dev/null
-	emu POST /_emu/fault '{"op": "events.insert", "delay": 10, "after": true}' >/dev/null
+	emu POST /_emu/fault '{"op": "events.insert", "delay": 60, "after": true}' >/dev/null
 	gcal-sync >/dev/null 2>&1 3>&- &
 	pid=$!
-	for i in $(seq 100); do
+	for i in $(seq 600); do
 		[ "$(emu_count events.insert)" = 1 ] && break
 		sleep 0.05
 	done
@@ -495,13 +496,18 @@ gcal.delete|1|appointment 1|event'
 
 @test "one sync at a time; configuration and usage errors" {
 	connect_giulia
-	flock "$RISERVA_DB-gcal.lock" sleep 3 3>&- &
+	python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(30)' \
+		"$RISERVA_DB-gcal.lock" >/dev/null 2>&1 3>&- &
 	holder=$!
-	sleep 0.3
+	for i in $(seq 200); do
+		flock -n "$RISERVA_DB-gcal.lock" true || break
+		sleep 0.05
+	done
 	run gcal-sync
 	assert_failure 75
 	assert_output 'gcal-sync: another gcal-sync is running on this database; try again later'
-	wait $holder
+	kill $holder
+	wait $holder || true
 	run gcal-sync sync --pull-only --push-only
 	assert_failure 64
 	run gcal-sync frobnicate
