@@ -12,13 +12,15 @@
 #include <unistd.h>
 
 #include "erase.h"
+#include "gcal.h"
 #include "health.h"
 #include "request.h"
 #include "banned.h"
 
 /* The statements a run keeps prepared, one per use. */
 enum {
-	S_SET_CLEAR, S_SET_ADD, S_AHEAD, S_EVENT, S_APPT, S_CONSENT,
+	S_SET_CLEAR, S_SET_ADD, S_AHEAD, S_EVENT, S_GOOGLE, S_GOOGLE_OUTBOX,
+	S_APPT, S_CONSENT,
 	S_HEALTH, S_FISCAL_EXPIRED, S_FISCAL_KEPT, S_FISCAL_UNLINK,
 	S_REQ_ERASURE, S_REQ_OPEN, S_REQ_UNLINK, S_JOURNAL_ADD,
 	S_JOURNAL_GET, S_CLIENT, S_AUDIT_COUNT, S_STAT4, S_MAX
@@ -31,6 +33,8 @@ struct erase_run {
 	int stat4;		/* sqlite_stat4 exists (index key samples) */
 	sqlite3_stmt *st[S_MAX];
 };
+
+static size_t rule_index(const char *table);
 
 /* The working set: a temporary table of the ids being erased. */
 #define IN_SET "IN (SELECT id FROM temp.erase_set)"
@@ -106,6 +110,48 @@ erase_events(struct erase_run *r, const struct rv_who *w,
 
 	(void)w;
 	return run_change(r, S_EVENT, sql, 0, &t->rows[i], e);
+}
+
+/* The events pushed to Google for their bookings are queued for deletion
+ * there (the next gcal-sync does it), and pending pushes dropped: by
+ * gcal_forget_client, for each client who has any. */
+static int
+erase_google(struct erase_run *r, const struct rv_who *w,
+    struct erase_tally *t, size_t i, struct rv_err *e)
+{
+	static const char who[] =
+	    "SELECT DISTINCT a.client_id FROM appointment a "
+	    "WHERE a.client_id " IN_SET " AND (EXISTS (SELECT 1 FROM gcal_link l "
+	    "WHERE l.appointment_id = a.id) OR EXISTS (SELECT 1 FROM "
+	    "gcal_outbox o WHERE o.appointment_id = a.id))";
+	static const char pending[] =
+	    "SELECT count(*) FROM gcal_outbox WHERE appointment_id IN "
+	    "(SELECT a.id FROM appointment a WHERE a.client_id " IN_SET ")";
+	size_t outbox = rule_index("gcal_outbox"), k;
+	struct rv_ids ids = { 0 };
+	sqlite3_stmt *st;
+	int n, rc;
+
+	if ((rc = run_ids(r, S_GOOGLE, who, 0, &ids, e)) != 0 || ids.n == 0)
+		goto out;
+	if ((rc = stmt(r, S_GOOGLE_OUTBOX, pending, &st, e)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = db_fail(r->db, rc, e, "calendar outbox");
+		goto out;
+	}
+	t->rows[outbox] += sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	for (k = 0; k < ids.n; k++) {
+		if ((rc = gcal_forget_client(r->db, w, ids.v[k], &n, e)) != 0)
+			goto out;
+		t->rows[i] += n;
+		t->google += n;
+	}
+	rc = 0;
+out:
+	ids_free(&ids);
+	return rc;
 }
 
 static int
@@ -350,6 +396,13 @@ const struct erase_rule erase_rules[] = {
 	{ "event", ERASE_DELETE, "calendar events", NULL,
 	  "the calendar blocks made from their bookings", NULL,
 	  erase_events },
+	{ "gcal_link", ERASE_DELETE, "events on Google", NULL,
+	  "the events pushed to the operators' Google Calendars for their "
+	  "bookings: unlinked now, deleted on Google by the next gcal-sync",
+	  NULL, erase_google },
+	{ "gcal_outbox", ERASE_DELETE, "calendar pushes", NULL,
+	  "pushes of their bookings still waiting for gcal-sync (with the "
+	  "events on Google)", NULL, NULL },
 	{ "appointment", ERASE_BLANK, "appointments",
 	  "client_id,notes,cancel_reason",
 	  "bookings ahead are cancelled first; every booking then loses whom "
@@ -400,6 +453,8 @@ const struct erase_rule erase_rules[] = {
 	  "which staff perform which service", NULL, NULL },
 	{ "policy", ERASE_NONE, NULL, NULL,
 	  "the archive of privacy-policy versions", NULL, NULL },
+	{ "gcal_account", ERASE_NONE, NULL, NULL,
+	  "the operators' connected Google accounts", NULL, NULL },
 };
 const size_t erase_nrules = sizeof(erase_rules) / sizeof(erase_rules[0]);
 

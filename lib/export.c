@@ -39,6 +39,8 @@ static const char *const policy_cols_x[] = { "version", "effective", "url",
 static const char *const message_cols_x[] = { "id", NULL };
 static const char *const event_cols_x[] = { "id", "appointment_id",
 	"staff_id", "start", "end", "source", "title", "created", NULL };
+static const char *const google_cols_x[] = { "id", "appointment_id",
+	"staff_id", "google_id", "state", "created", "updated", NULL };
 static const char *const fiscal_cols_x[] = { "id", "number", "issued",
 	"appointment_id", "name", "surname", "tax_code", "service",
 	"service_date", "price_cents", "amount_cents", "method", "hold_until",
@@ -59,6 +61,7 @@ const struct export_section export_sections[] = {
 	{ "policies", policy_cols_x, NULL },
 	{ "messages", message_cols_x, NULL },
 	{ "calendar_events", event_cols_x, NULL },
+	{ "google_events", google_cols_x, NULL },
 	{ "fiscal", fiscal_cols_x, NULL },
 	{ "requests", request_cols_x, NULL },
 	{ "audit", audit_cols_x, NULL },
@@ -460,6 +463,38 @@ events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 	return rc;
 }
 
+/* The copies of their bookings on the operators' Google Calendars. */
+static int
+google_events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT l.id, l.appointment_id, l.staff_id, l.google_id, l.state, "
+	    "l.created, l.updated FROM gcal_link l "
+	    "JOIN appointment a ON a.id = l.appointment_id "
+	    "WHERE a.client_id = ? ORDER BY l.id";
+	sqlite3_stmt *st;
+	json_t *r;
+	int rc;
+
+	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, client_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = json_object();
+		rec_col_int(r, "id", st, 0);
+		rec_col_int(r, "appointment_id", st, 1);
+		rec_col_int(r, "staff_id", st, 2);
+		rec_col_text(r, "google_id", st, 3);
+		rec_col_text(r, "state", st, 4);
+		rec_col_time(r, "created", st, 5);
+		rec_col_time(r, "updated", st, 6);
+		json_array_append_new(out, r);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "calendar links");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int
 audit_rows(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 {
@@ -608,6 +643,10 @@ export_client(sqlite3 *db, const struct rv_who *w,
 		list = json_array();
 		json_object_set_new(d, "calendar_events", list);
 		if ((rc = events(db, client_id, list, e)) != 0)
+			goto out;
+		list = json_array();
+		json_object_set_new(d, "google_events", list);
+		if ((rc = google_events(db, client_id, list, e)) != 0)
 			goto out;
 		c.list = json_array();
 		c.cols = fiscal_cols_x;

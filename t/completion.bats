@@ -235,6 +235,16 @@ reminders"
 	assert_output anna@example.com
 }
 
+@test "gcal-sync: verbs, options and staff complete" {
+	rv_centre
+	run complete_line "gcal-sync dis"
+	assert_output disconnect
+	run complete_line "gcal-sync disconnect --pu"
+	assert_output --purge-imported
+	run complete_line "gcal-sync connect gi"
+	assert_output giulia@example.com
+}
+
 @test "gdpr-erase, gdpr-export, gdpr-purge: options anywhere, clients as operands" {
 	rv_centre
 	run complete_line "gdpr-erase --reason x an"

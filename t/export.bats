@@ -81,6 +81,9 @@ seconda riga' >/dev/null
 	rv_sql "INSERT INTO event (staff_id, start, end, source, title, busy,
 	    appointment_id, created, updated) VALUES (1, 1796115600, 1796117400,
 	    'booking', 'Viso - Mario R.', 1, 2, 1796022000, 1796022000)"
+	rv_sql "INSERT INTO gcal_link (staff_id, appointment_id, google_id,
+	    created, updated) VALUES (1, 2, 'rv0a1b2c3d4e5f', 1796022000,
+	    1796022000)"
 }
 
 @test "an export holds every section and validates against the schema" {
@@ -102,6 +105,8 @@ seconda riga'
 	assert_output access
 	run of "$d" '["calendar_events"][0]["title"]'
 	assert_output 'Viso - Mario R.'
+	run of "$d" '["google_events"]'
+	assert_output '[{"id": 1, "appointment_id": 2, "staff_id": 1, "google_id": "rv0a1b2c3d4e5f", "state": "live", "created": "2026-11-30T08:00:00+01:00", "updated": "2026-11-30T08:00:00+01:00"}]'
 	run ev "$d" '[[c["purpose"], c["policy_version"]] for c in v["consents"]]'
 	assert_output '[["health", "2026-01"], ["reminders", "2026-01"]]'
 	run of "$d" '["policies"]'
@@ -142,7 +147,7 @@ seconda riga'
 	run rv_sql "SELECT id, action, client_id, ref, fields, reason FROM audit
 	    ORDER BY id DESC LIMIT 2"
 	id=$(rv_sql "SELECT max(id) FROM audit")
-	assert_output "$id|client.export|1|client 1|identity,appointments,consents,policies,messages,calendar_events,fiscal,requests,audit,health|art. 15 request 1
+	assert_output "$id|client.export|1|client 1|identity,appointments,consents,policies,messages,calendar_events,google_events,fiscal,requests,audit,health|art. 15 request 1
 $((id - 1))|health.read|1|client 1|health|art. 15 request 1"
 	# The document is that audit row, and shows it.
 	run of "$d" '["id"]'
@@ -220,6 +225,7 @@ audit.csv
 calendar_events.csv
 consents.csv
 fiscal.csv
+google_events.csv
 header.csv
 health.csv
 identity.csv
