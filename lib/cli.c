@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "audit.h"
 #include "banned.h"
 
 enum {
@@ -127,6 +128,8 @@ setup(struct rv_ctx *ctx)
 	ctx->who.actor = actor != NULL && *actor != '\0' ? actor : login_name();
 	if (ctx->fmt == RV_FMT_AUTO)
 		ctx->fmt = is_tty(stdout) ? RV_FMT_TABLE : RV_FMT_JSONL;
+	/* Who acts, and whether they may: once, after the options. */
+	rv_access(ctx);
 }
 
 static int
@@ -237,8 +240,18 @@ rv_start(const char *tool, const char *usage, int *argc, char ***argv)
 	}
 	*argc -= optind;
 	*argv += optind;
+	ctx->verb = *argc > 0 ? (*argv)[0] : "";
 	ctx->opt_argv = NULL;
 	return ctx;
+}
+
+static void
+key_warning(struct rv_ctx *ctx, int created)
+{
+	if (created)
+		rv_warn(ctx, "created the key file %s: back it up apart from "
+		    "the database; without it the audit trail cannot be "
+		    "verified nor encrypted data read", crypt_key_path());
 }
 
 int
@@ -250,6 +263,7 @@ rv_finish(struct rv_ctx *ctx)
 		rc = out_end(&ctx->out);
 		ctx->out_open = 0;
 	}
+	key_warning(ctx, audit_key_untold());
 	cleanup(ctx);
 	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
 		rc = EX_IOERR;
@@ -270,6 +284,8 @@ rv_db(struct rv_ctx *ctx)
 	if (ctx->db != NULL)
 		return ctx->db;
 	setup(ctx);
+	if (ctx->db != NULL)	/* setup's access check opened it */
+		return ctx->db;
 	if (ctx->db_path != NULL) {
 		snprintf(path, sizeof(path), "%s", ctx->db_path);
 	} else {
@@ -294,7 +310,12 @@ rv_db(struct rv_ctx *ctx)
 void
 rv_begin(struct rv_ctx *ctx)
 {
+	int created;
+
 	rv_check(ctx, db_begin(rv_db(ctx), &ctx->err));
+	/* Every change is audited: the chain's key, once per process. */
+	rv_check(ctx, audit_key_load(ctx->db, &created, &ctx->err));
+	key_warning(ctx, created);
 }
 
 void

@@ -37,6 +37,15 @@ static const struct {
 	{ "remind.lead", "24h" },
 	{ "google.client_id", "" },
 	{ "google.api_url", "https://www.googleapis.com/calendar/v3" },
+	{ "security.require_login", "false" },
+	{ "security.require_reason", "false" },
+	{ "security.session_idle", "5m" },
+	{ "security.pbkdf2_iterations", "210000" },
+	{ "security.password_min", "10" },
+	{ "security.login_attempts", "5" },
+	{ "security.login_delay", "5s" },
+	{ "security.system_actor", "system" },
+	{ "backup.dir", "" },
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 
