@@ -101,6 +101,7 @@ client_show(struct rv_ctx *ctx, int argc, char **argv)
 			rv_usage(ctx);
 	if (argc - optind != 1)
 		rv_usage(ctx);
+	rv_need_reason(ctx, "reading a client's whole record");
 	id = rv_client(ctx, argv[optind]);
 	/* A read of one client's whole record is itself on the record. */
 	snprintf(ref, sizeof(ref), "client %lld", (long long)id);

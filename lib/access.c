@@ -203,6 +203,7 @@ session_load(struct rv_ctx *ctx)
 	    &state, &ctx->err));
 	if (state == AUTH_OK) {
 		ctx->staff_id = s.staff_id;
+		ctx->session_id = s.id;
 		ctx->role = role_of(s.role);
 		snprintf(ctx->actor_buf, sizeof(ctx->actor_buf), "%s",
 		    s.email);

@@ -26,6 +26,7 @@ struct rv_ctx {
 	const char *verb;	/* the first operand; "" when none */
 	int enforce;		/* security.require_login */
 	int64_t staff_id;	/* the logged-in staff member; 0: none */
+	int64_t session_id;
 	int role;		/* RV_ROLE_*; 0 with no login */
 	char actor_buf[256];
 };
