@@ -787,31 +787,37 @@ load_busy(sqlite3 *db, int64_t staff_id, int64_t from, int64_t to,
 	return 0;
 }
 
+struct slot {
+	int64_t t;
+	size_t staff;	/* index into the day's staff list */
+};
+
+struct slots {
+	struct slot *v;
+	size_t n, cap;
+};
+
 static int
 slot_order(const void *a, const void *b)
 {
-	json_t *const *x = a, *const *y = b;
-	int64_t ix = json_integer_value(json_object_get(*x, "staff_id"));
-	int64_t iy = json_integer_value(json_object_get(*y, "staff_id"));
-	int64_t tx = json_integer_value(json_object_get(*x, "t"));
-	int64_t ty = json_integer_value(json_object_get(*y, "t"));
+	const struct slot *x = a, *y = b;
 
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return ix < iy ? -1 : ix > iy;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->staff < y->staff ? -1 : x->staff > y->staff;
 }
 
 /* The free starts of one staff member on one day, appended to out. */
 static int
 day_slots(sqlite3 *db, const struct slot_req *r, const struct svc *s,
-    int64_t staff_id, const char *staff_name, int y, int m, int d,
-    json_t *out, struct rv_err *e)
+    int64_t staff_id, size_t staff, int y, int m, int d, struct slots *out,
+    struct rv_err *e)
 {
 	static const char sql[] =
 	    "SELECT start_min, end_min FROM staff_hours WHERE staff_id = ? "
 	    "AND dow = ? ORDER BY start_min";
 	struct busylist busy = { 0 }, leave = { 0 };
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int ny = y, nm = m, nd = d, rc;
 	int64_t ds, de;
 
@@ -821,7 +827,7 @@ day_slots(sqlite3 *db, const struct slot_req *r, const struct svc *s,
 	if ((rc = load_busy(db, staff_id, ds, de + s->duration + s->buffer,
 	    &busy, &leave, e)) != 0)
 		goto out;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+	if ((rc = db_cached(db, sql, &st, e)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, staff_id);
 	sqlite3_bind_int(st, 2, tm_weekday(y, m, d));
@@ -832,30 +838,22 @@ day_slots(sqlite3 *db, const struct slot_req *r, const struct svc *s,
 		int64_t t;
 
 		for (t = r0; t + s->duration <= r1; t += r->step) {
-			json_t *slot;
-
 			if (t < r->now || busy_meets(&leave, t, t + s->duration) ||
 			    busy_meets(&busy, t, t + s->duration + s->buffer))
 				continue;
-			slot = json_object();
-			json_object_set_new(slot, "type", json_string("slot"));
-			json_object_set_new(slot, "staff_id",
-			    json_integer(staff_id));
-			json_object_set_new(slot, "staff_name",
-			    json_string(staff_name));
-			json_object_set_new(slot, "service_id",
-			    json_integer(s->id));
-			json_object_set_new(slot, "service_name",
-			    json_string(s->name));
-			rec_time(slot, "start", t);
-			rec_time(slot, "end", t + s->duration);
-			json_object_set_new(slot, "t", json_integer(t));
-			json_array_append_new(out, slot);
+			if (out->n == out->cap) {
+				out->cap = out->cap ? out->cap * 2 : 256;
+				out->v = xrealloc(out->v,
+				    out->cap * sizeof(*out->v));
+			}
+			out->v[out->n].t = t;
+			out->v[out->n].staff = staff;
+			out->n++;
 		}
 	}
+	sqlite3_reset(st);
 	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "hours");
 out:
-	sqlite3_finalize(st);
 	free(busy.v);
 	free(leave.v);
 	return rc;
@@ -865,12 +863,14 @@ int
 appt_slots(sqlite3 *db, const struct slot_req *r,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e)
 {
+	static const char name_sql[] = "SELECT name FROM staff WHERE id = ?";
 	struct rv_ids staff = { 0 };
-	json_t *day = json_array(), **v = NULL;
+	struct slots day = { 0 };
+	json_t **names = NULL;
+	sqlite3_stmt *st;
 	struct svc s;
-	char name[256];
 	int y = r->y, m = r->m, d = r->d, i;
-	size_t j, n;
+	size_t j;
 	int rc;
 
 	if ((rc = load_service(db, r->service_id, &s, e)) != 0)
@@ -883,43 +883,46 @@ appt_slots(sqlite3 *db, const struct slot_req *r,
 		ids_add(&staff, r->staff_id);
 	else if ((rc = qualified_staff(db, s.id, &staff, e)) != 0)
 		goto out;
+	names = xcalloc(staff.n, sizeof(*names));
+	for (j = 0; j < staff.n; j++) {
+		if ((rc = db_cached(db, name_sql, &st, e)) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, staff.v[j]);
+		names[j] = json_string(sqlite3_step(st) == SQLITE_ROW ?
+		    (const char *)sqlite3_column_text(st, 0) : "");
+		sqlite3_reset(st);
+	}
 	for (i = 0; i < r->days; i++, tm_add_days(&y, &m, &d, 1)) {
-		for (j = 0; j < staff.n; j++) {
-			sqlite3_stmt *st;
-
-			if ((rc = db_prepare(db, "SELECT name FROM staff "
-			    "WHERE id = ?", &st, e)) != 0)
+		day.n = 0;
+		for (j = 0; j < staff.n; j++)
+			if ((rc = day_slots(db, r, &s, staff.v[j], j, y, m, d,
+			    &day, e)) != 0)
 				goto out;
-			sqlite3_bind_int64(st, 1, staff.v[j]);
-			snprintf(name, sizeof(name), "%s",
-			    sqlite3_step(st) == SQLITE_ROW ?
-			    (const char *)sqlite3_column_text(st, 0) : "");
-			sqlite3_finalize(st);
-			if ((rc = day_slots(db, r, &s, staff.v[j], name, y, m,
-			    d, day, e)) != 0)
-				goto out;
-		}
 		/* One day's slots in time order across staff members. */
-		n = json_array_size(day);
-		v = xrealloc(v, (n ? n : 1) * sizeof(*v));
-		for (j = 0; j < n; j++)
-			v[j] = json_incref(json_array_get(day, j));
-		qsort(v, n, sizeof(*v), slot_order);
-		json_array_clear(day);
-		for (j = 0; j < n; j++) {
-			json_object_del(v[j], "t");
-			rc = fn(v[j], arg);
-			v[j] = NULL;
-			if (rc != 0) {
-				for (j++; j < n; j++)
-					json_decref(v[j]);
+		qsort(day.v, day.n, sizeof(*day.v), slot_order);
+		for (j = 0; j < day.n; j++) {
+			json_t *slot = json_object();
+
+			json_object_set_new(slot, "type", json_string("slot"));
+			json_object_set_new(slot, "staff_id",
+			    json_integer(staff.v[day.v[j].staff]));
+			json_object_set(slot, "staff_name",
+			    names[day.v[j].staff]);
+			json_object_set_new(slot, "service_id",
+			    json_integer(s.id));
+			json_object_set_new(slot, "service_name",
+			    json_string(s.name));
+			rec_time(slot, "start", day.v[j].t);
+			rec_time(slot, "end", day.v[j].t + s.duration);
+			if ((rc = fn(slot, arg)) != 0)
 				goto out;
-			}
 		}
 	}
 out:
-	free(v);
-	json_decref(day);
+	for (j = 0; names != NULL && j < staff.n; j++)
+		json_decref(names[j]);
+	free(names);
+	free(day.v);
 	ids_free(&staff);
 	return rc;
 }

@@ -218,7 +218,13 @@ int out_record(struct rv_out *o, json_t *rec);
 int out_end(struct rv_out *o);
 void csv_field(FILE *fp, const char *s);
 
-/* ---- input (in.c) ---- */
+/* ---- input (in.c, json.c) ---- */
+
+/* One JSON value from a line (RFC 8259, strict: UTF-8, no \u0000, no
+ * duplicate keys); NULL with a message naming the column on error. */
+json_t *json_parse_line(const char *s, size_t n, char *err, size_t errn);
+/* Writes v as compact JSON (the keys in their order). */
+void json_write(FILE *fp, json_t *v);
 
 #define RV_MAX_LINE (1 << 20)
 typedef int (*rv_input_fn)(json_t *rec, size_t line, void *arg,

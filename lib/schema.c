@@ -27,7 +27,6 @@ static const char m1[] =
     "  created INTEGER NOT NULL,"
     "  updated INTEGER NOT NULL"
     ");"
-    "CREATE INDEX client_surname ON client (surname COLLATE NOCASE);"
 
     "CREATE TABLE staff ("
     "  id INTEGER PRIMARY KEY,"
@@ -147,8 +146,9 @@ static const char m1[] =
     "  reason TEXT,"
     "  mac BLOB"
     ");"
-    "CREATE INDEX audit_client ON audit (client_id) WHERE client_id IS NOT NULL;"
-    "CREATE INDEX audit_at ON audit (at);";
+    /* Rows are appended in time order, so ids stand in for a time
+     * index; each index costs every change a B-tree insert. */
+    "CREATE INDEX audit_client ON audit (client_id) WHERE client_id IS NOT NULL;";
 
 /* 5: accountability — staff credentials and sessions, the anchors that keep
  * the audit chain verifiable after a purge, the data-breach register. */

@@ -5,8 +5,9 @@ set -u
 
 build="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev
 	libgcrypt20-dev tzdata"
+# zsh: t/completion.bats drives the zsh completions through a pty.
 test="sqlite3 bats bats-assert bats-support bats-file python3 python3-aiosmtpd
-	mandoc"
+	mandoc zsh"
 
 want=
 for set in "$@"; do
