@@ -139,7 +139,10 @@ audit_prune(struct rv_ctx *ctx, int argc, char **argv)
 	else
 		rv_commit(ctx);
 	if (rec == NULL) {
-		rv_warn(ctx, "nothing older than %lld months", (long long)months);
+		char when[40];
+
+		tm_local(before, when);
+		rv_warn(ctx, "nothing to purge: no row before %s", when);
 		return rv_finish(ctx);
 	}
 	rv_out_begin(ctx, anchor_cols, 1);
