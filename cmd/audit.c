@@ -141,8 +141,11 @@ audit_prune(struct rv_ctx *ctx, int argc, char **argv)
 	if (rec == NULL) {
 		char when[40];
 
+		/* Quiet for cron; a person at a terminal is told. */
 		tm_local(before, when);
-		rv_warn(ctx, "nothing to purge: no row before %s", when);
+		if (ctx->progress)
+			rv_warn(ctx, "nothing to purge: no row before %s",
+			    when);
 		return rv_finish(ctx);
 	}
 	rv_out_begin(ctx, anchor_cols, 1);

@@ -844,8 +844,12 @@ audit_purge(sqlite3 *db, const struct rv_who *w, int64_t before,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return db_fail(db, rc, e, "audit");
-	if (n == 0)
+	if (n == 0) {
+		/* A dry run says what it would do, even nothing. */
+		if (dry_run)
+			*rec = anchor_record(0, w->now, first, 0, before);
 		return 0;
+	}
 	if ((rc = db_prepare(db, link, &st, e)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, first);

@@ -61,7 +61,8 @@ extern const struct rv_col audit_cols[];
  * caller's transaction, after checking the whole chain (a broken trail is
  * evidence and is never purged: EX_REFUSED). Writes an anchor and an
  * "audit.purge" row. *rec is the anchor record (type "anchor"), or NULL
- * when nothing was old enough. With dry_run nothing changes. gdpr-purge
+ * when nothing was old enough. With dry_run nothing changes and *rec is
+ * what would be done (id null, purged 0 when nothing). gdpr-purge
  * uses this too: nothing else may DELETE or UPDATE audit rows.
  */
 int audit_purge(sqlite3 *db, const struct rv_who *w, int64_t before,
