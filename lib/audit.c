@@ -5,8 +5,10 @@
  * anchor where the kept chain starts, so an edited, deleted, reordered or
  * cut-off row is found by audit_verify().
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "riserva.h"
 #include "audit.h"
@@ -66,23 +68,64 @@ put_u64(struct rv_buf *b, uint64_t v)
 	buf_add(b, be, 8);
 }
 
+static uint8_t *
+put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)(v & 0xff);
+	return p + 8;
+}
+
 /* A length before the bytes, and a length no text can have for NULL:
  * no two different rows encode to the same bytes. */
-static void
-put_text(struct rv_buf *b, const char *s, size_t n)
+static uint8_t *
+put_text(uint8_t *p, const char *s, size_t n)
 {
-	char be[4];
-
 	if (s == NULL) {
-		buf_add(b, "\xff\xff\xff\xff", 4);
-		return;
+		memset(p, 0xff, 4);
+		return p + 4;
 	}
-	be[0] = (char)(n >> 24 & 0xff);
-	be[1] = (char)(n >> 16 & 0xff);
-	be[2] = (char)(n >> 8 & 0xff);
-	be[3] = (char)(n & 0xff);
-	buf_add(b, be, 4);
-	buf_add(b, s, n);
+	p[0] = (uint8_t)(n >> 24 & 0xff);
+	p[1] = (uint8_t)(n >> 16 & 0xff);
+	p[2] = (uint8_t)(n >> 8 & 0xff);
+	p[3] = (uint8_t)(n & 0xff);
+	memcpy(p + 4, s, n);
+	return p + 4 + n;
+}
+
+/* Row i's bytes at offset at of b, in one pass into a buffer grown once:
+ * verify runs this a million times. */
+static void
+encode_at(struct rv_buf *b, size_t at, const uint8_t prev[RV_MAC_LEN],
+    int64_t id, int64_t at_time, const char *actor, size_t actorn,
+    const char *tool, size_t tooln, const char *action, size_t actionn,
+    int64_t client_id, const char *ref, size_t refn, const char *fields,
+    size_t fieldsn, const char *reason, size_t reasonn)
+{
+	size_t need = at + 1 + RV_MAC_LEN + 8 + 8 + 1 + 8 + 6 * 4 + actorn +
+	    tooln + actionn + refn + fieldsn + reasonn;
+	uint8_t *p;
+
+	if (b->cap < need + 1) {
+		b->cap = b->cap * 2 > need + 1 ? b->cap * 2 : need + 1;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	p = (uint8_t *)b->s + at;
+	*p++ = TAG_ROW;
+	memcpy(p, prev, RV_MAC_LEN);
+	p = put_be64(p + RV_MAC_LEN, (uint64_t)id);
+	p = put_be64(p, (uint64_t)at_time);
+	*p++ = client_id > 0 ? 1 : 0;
+	p = put_be64(p, client_id > 0 ? (uint64_t)client_id : 0);
+	p = put_text(p, actor, actorn);
+	p = put_text(p, tool, tooln);
+	p = put_text(p, action, actionn);
+	p = put_text(p, ref, refn);
+	p = put_text(p, fields, fieldsn);
+	p = put_text(p, reason, reasonn);
+	b->len = (size_t)(p - (uint8_t *)b->s);
 }
 
 void
@@ -92,19 +135,8 @@ audit_encode(struct rv_buf *b, const uint8_t prev[RV_MAC_LEN], int64_t id,
     const char *ref, size_t refn, const char *fields, size_t fieldsn,
     const char *reason, size_t reasonn)
 {
-	buf_reset(b);
-	buf_addc(b, TAG_ROW);
-	buf_add(b, (const char *)prev, RV_MAC_LEN);
-	put_u64(b, (uint64_t)id);
-	put_u64(b, (uint64_t)at);
-	buf_addc(b, client_id > 0 ? 1 : 0);
-	put_u64(b, client_id > 0 ? (uint64_t)client_id : 0);
-	put_text(b, actor, actorn);
-	put_text(b, tool, tooln);
-	put_text(b, action, actionn);
-	put_text(b, ref, refn);
-	put_text(b, fields, fieldsn);
-	put_text(b, reason, reasonn);
+	encode_at(b, 0, prev, id, at, actor, actorn, tool, tooln, action,
+	    actionn, client_id, ref, refn, fields, fieldsn, reason, reasonn);
 }
 
 static size_t
@@ -589,40 +621,266 @@ check_head(sqlite3 *db, struct audit_check *v, const uint8_t *head_row_mac,
 	return 0;
 }
 
+/*
+ * Verification splits the trail into ranges of ids checked side by side,
+ * each by its own thread on its own connection: a row's MAC covers the
+ * stored MAC of the row before it, so a range needs nothing from the
+ * others but that one stored MAC. Reading the rows costs more than the
+ * HMACs; both are shared out.
+ */
+#define VMIN_SPLIT 65536	/* fewer rows: one thread */
+#define VMAX_THREADS 4
+
+enum { V_OK, V_MISSING, V_UNSEALED, V_MISMATCH };
+
+struct vrange {
+	sqlite3 *db;		/* NULL: open a connection to path */
+	const char *path;
+	struct rv_mac *mac;
+	int64_t from, to;	/* ids, both included */
+	int64_t anchor_id;	/* the snapshot must have this latest anchor */
+	uint8_t prev0[RV_MAC_LEN];	/* for from == the chain's start */
+	int start;		/* from is where the chain starts */
+	int64_t head_id;
+	void (*fn)(int64_t done, int64_t total, void *arg);
+	void *arg;
+	int64_t total;
+	int nthreads;
+	/* results */
+	int rc, changed;
+	struct rv_err err;
+	int kind;
+	int64_t bad_id, upto, rows, last_id;
+	uint8_t head_mac[RV_MAC_LEN];
+	int have_head;
+};
+
+static int
+vrange_run(struct vrange *r)
+{
+	static const char sql[] =
+	    "SELECT id, at, actor, tool, action, client_id, ref, fields, "
+	    "reason, mac FROM audit WHERE id >= ? AND id <= ? ORDER BY id";
+	uint8_t prev[RV_MAC_LEN], mac[RV_MAC_LEN];
+	struct rv_buf enc = { 0 };
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = r->db;
+	int64_t expect = r->from, id, anchor = 0;
+	int rc;
+
+	if (db == NULL) {
+		/* A snapshot of its own: it must show the trail as the main
+		 * one does, or the main one checks everything itself. */
+		if (sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READONLY |
+		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			r->changed = 1;
+			goto out;
+		}
+		sqlite3_busy_timeout(db, 5000);
+		sqlite3_exec(db, "PRAGMA mmap_size = 4294967296", NULL, NULL,
+		    NULL);
+		if (db_exec(db, "BEGIN", &r->err) != 0 ||
+		    db_int(db, "SELECT coalesce(max(id), 0) FROM audit_anchor",
+		    0, &anchor, NULL, &r->err) != 0 || anchor != r->anchor_id ||
+		    db_int(db, "SELECT count(*) FROM audit WHERE id = ?", r->to,
+		    &id, NULL, &r->err) != 0 || id != 1) {
+			r->changed = 1;
+			goto out;
+		}
+	}
+	memcpy(prev, r->prev0, RV_MAC_LEN);
+	if ((rc = db_prepare(db, sql, &st, &r->err)) != 0) {
+		r->rc = rc;
+		goto out;
+	}
+	/* The row before the range gives the link; the range checks it not. */
+	sqlite3_bind_int64(st, 1, r->start ? r->from : r->from - 1);
+	sqlite3_bind_int64(st, 2, r->to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (id < r->from) {
+			if (sqlite3_column_bytes(st, 9) == RV_MAC_LEN)
+				memcpy(prev, sqlite3_column_blob(st, 9),
+				    RV_MAC_LEN);
+			continue;
+		}
+		if (id > expect) {
+			r->kind = V_MISSING;
+			r->bad_id = expect;
+			r->upto = id - 1;
+			break;
+		}
+		if (sqlite3_column_bytes(st, 9) != RV_MAC_LEN) {
+			r->kind = V_UNSEALED;
+			r->bad_id = id;
+			break;
+		}
+#define T(i) (const char *)sqlite3_column_text(st, i), \
+	(size_t)sqlite3_column_bytes(st, i)
+		encode_at(&enc, 0, prev, id, sqlite3_column_int64(st, 1), T(2),
+		    T(3), T(4), sqlite3_column_int64(st, 5), T(6), T(7), T(8));
+#undef T
+		mac_run(r->mac, enc.s, enc.len, mac);
+		if (!mac_equal(mac, sqlite3_column_blob(st, 9), RV_MAC_LEN)) {
+			r->kind = V_MISMATCH;
+			r->bad_id = id;
+			break;
+		}
+		memcpy(prev, mac, RV_MAC_LEN);
+		if (id == r->head_id) {
+			memcpy(r->head_mac, mac, RV_MAC_LEN);
+			r->have_head = 1;
+		}
+		r->last_id = id;
+		r->rows++;
+		expect++;
+		if (r->fn != NULL && (r->rows & 0xffff) == 0)
+			r->fn(r->rows * r->nthreads, r->total, r->arg);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r->rc = db_fail(db, rc, &r->err, "audit");
+	else if (r->kind == V_OK && expect <= r->to) {
+		r->kind = V_MISSING;
+		r->bad_id = expect;
+		r->upto = r->to;
+	}
+out:
+	sqlite3_finalize(st);
+	if (db != r->db)
+		sqlite3_close(db);
+	buf_free(&enc);
+	return r->rc;
+}
+
+static void *
+vrange_thread(void *arg)
+{
+	vrange_run(arg);
+	return NULL;
+}
+
+/* How many ranges: one per processor, for a trail worth splitting in a
+ * database with a file another connection can open. */
+static int
+vsplit(sqlite3 *db, int64_t rows)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (rows < VMIN_SPLIT || path == NULL || *path == '\0' || n < 2)
+		return 1;
+	return n > VMAX_THREADS ? VMAX_THREADS : (int)n;
+}
+
+/* Checks rows [from, to] in n ranges; the result of the first range
+ * that found a problem, or all of them summed. */
+static int
+vranges(sqlite3 *db, int n, int64_t from, int64_t to, int64_t anchor_id,
+    const uint8_t prev0[RV_MAC_LEN], int64_t head_id, struct vrange *sum,
+    void (*fn)(int64_t, int64_t, void *), void *arg, int64_t total)
+{
+	struct vrange r[VMAX_THREADS];
+	pthread_t t[VMAX_THREADS];
+	int started[VMAX_THREADS] = { 0 }, i, changed = 0;
+	int64_t len = (to - from + 1) / n;
+
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < n; i++) {
+		r[i].db = i == 0 ? db : NULL;
+		r[i].path = sqlite3_db_filename(db, "main");
+		r[i].mac = i == 0 ? A.mac : mac_dup(A.mac);
+		r[i].from = from + i * len;
+		r[i].to = i == n - 1 ? to : from + (i + 1) * len - 1;
+		r[i].start = i == 0;
+		r[i].anchor_id = anchor_id;
+		memcpy(r[i].prev0, prev0, RV_MAC_LEN);
+		r[i].head_id = head_id;
+		r[i].nthreads = n;
+		if (i == 0) {
+			r[i].fn = fn;
+			r[i].arg = arg;
+			r[i].total = total;
+		}
+	}
+	for (i = 1; i < n; i++)
+		started[i] = pthread_create(&t[i], NULL, vrange_thread,
+		    &r[i]) == 0;
+	vrange_run(&r[0]);
+	for (i = 1; i < n; i++) {
+		if (started[i])
+			pthread_join(t[i], NULL);
+		else
+			r[i].changed = 1;
+		changed |= r[i].changed;
+		mac_free(r[i].mac);
+	}
+	if (changed)
+		return -1;
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < n; i++) {
+		if (r[i].rc != 0) {
+			*sum = r[i];
+			return r[i].rc;
+		}
+		sum->rows += r[i].rows;
+		if (r[i].rows > 0)
+			sum->last_id = r[i].last_id;
+		if (r[i].have_head) {
+			memcpy(sum->head_mac, r[i].head_mac, RV_MAC_LEN);
+			sum->have_head = 1;
+		}
+		if (r[i].kind != V_OK) {
+			sum->kind = r[i].kind;
+			sum->bad_id = r[i].bad_id;
+			sum->upto = r[i].upto;
+			break;
+		}
+	}
+	return 0;
+}
+
 int
 audit_verify(sqlite3 *db, struct audit_check *v,
     void (*fn)(int64_t done, int64_t total, void *arg), void *arg,
     struct rv_err *e)
 {
-	static const char sql[] =
-	    "SELECT id, at, actor, tool, action, client_id, ref, fields, "
-	    "reason, mac FROM audit ORDER BY id";
-	uint8_t prev[RV_MAC_LEN], mac[RV_MAC_LEN], head_row[RV_MAC_LEN];
+	static const char span[] =
+	    "SELECT min(id), max(id), count(*), "
+	    "(SELECT coalesce(max(id), 0) FROM audit_anchor) FROM audit";
+	uint8_t prev[RV_MAC_LEN], hmac_[RV_MAC_LEN], hsig[RV_MAC_LEN];
+	int64_t expect, lo = 0, hi = 0, rows = 0, anchor = 0, head_id = 0;
+	char *keycheck = NULL, *head = NULL;
+	struct vrange sum;
 	sqlite3_stmt *st = NULL;
-	int64_t expect, id, total = 0;
-	char *keycheck = NULL;
-	int own = 0, have_head_row = 0, rc, found;
-	int64_t head_id = 0;
-	uint8_t hmac_[RV_MAC_LEN], hsig[RV_MAC_LEN];
-	char *head = NULL;
+	int own = 0, rc, n;
 
 	memset(v, 0, sizeof(*v));
+	/* The file mapped rather than read page by page: a million rows are
+	 * a few hundred megabytes. */
+	sqlite3_exec(db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
 	/* One snapshot: writers carry on, the chain read is consistent. */
 	if (sqlite3_get_autocommit(db)) {
 		if ((rc = db_exec(db, "BEGIN", e)) != 0)
 			return rc;
 		own = 1;
 	}
+	if ((rc = db_prepare(db, span, &st, e)) != 0)
+		goto out;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = db_fail(db, rc, e, "audit");
+		goto out;
+	}
+	lo = sqlite3_column_int64(st, 0);
+	hi = sqlite3_column_int64(st, 1);
+	rows = sqlite3_column_int64(st, 2);
+	anchor = sqlite3_column_int64(st, 3);
 	if ((rc = db_meta_get(db, "key_check", &keycheck, e)) != 0)
 		goto out;
 	if (keycheck == NULL) {
 		/* No key was ever used here: nothing can have been sealed. */
-		rc = db_int(db, "SELECT min(id) FROM audit", 0, &id, &found,
-		    e);
-		if (rc == 0 && found)
-			broken(v, id, "row %lld is not sealed (no audit key "
-			    "has been used with this database)",
-			    (long long)id);
+		if (rows > 0)
+			broken(v, lo, "row %lld is not sealed (no audit key "
+			    "has been used with this database)", (long long)lo);
 		goto out;
 	}
 	if ((rc = audit_key_load(db, NULL, e)) != 0 ||
@@ -633,70 +891,55 @@ audit_verify(sqlite3 *db, struct audit_check *v,
 		goto out;
 	if (head != NULL && !parse_head(head, &head_id, hmac_, hsig))
 		head_id = 0;
-	if (fn != NULL && (rc = db_int(db, "SELECT count(*) FROM audit", 0,
-	    &total, NULL, e)) != 0)
-		goto out;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		if (v->rows == 0)
-			v->first_id = id;
-		if (id < expect) {
-			broken(v, id, "row %lld comes before the anchor of "
-			    "the last purge (row %lld)", (long long)id,
-			    (long long)expect);
-			break;
-		}
-		if (id > expect) {
-			broken(v, expect, id == expect + 1 ? "row %lld is "
-			    "missing" : "row %lld is missing (and up to row "
-			    "%lld)", (long long)expect, (long long)(id - 1));
-			break;
-		}
-		if (sqlite3_column_bytes(st, 9) != RV_MAC_LEN) {
-			broken(v, id, "row %lld is not sealed", (long long)id);
-			break;
-		}
-#define T(i) (const char *)sqlite3_column_text(st, i), \
-	(size_t)sqlite3_column_bytes(st, i)
-		audit_encode(&A.enc, prev, id, sqlite3_column_int64(st, 1),
-		    T(2), T(3), T(4), sqlite3_column_int64(st, 5), T(6), T(7),
-		    T(8));
-#undef T
-		mac_run(A.mac, A.enc.s, A.enc.len, mac);
-		if (!mac_equal(mac, sqlite3_column_blob(st, 9), RV_MAC_LEN)) {
-			broken(v, id, "row %lld does not match its MAC: it was "
-			    "changed, or rows before it were changed, moved "
-			    "or removed", (long long)id);
-			break;
-		}
-		memcpy(prev, mac, RV_MAC_LEN);
-		if (id == head_id) {
-			memcpy(head_row, mac, RV_MAC_LEN);
-			have_head_row = 1;
-		}
-		v->last_id = id;
-		v->rows++;
-		expect++;
-		if (fn != NULL && (v->rows & 0xffff) == 0)
-			fn(v->rows, total, arg);
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		rc = db_fail(db, rc, e, "audit");
+	v->first_id = lo;
+	if (rows > 0 && lo < expect) {
+		broken(v, lo, "row %lld comes before the anchor of the last "
+		    "purge (row %lld)", (long long)lo, (long long)expect);
 		goto out;
 	}
-	rc = 0;
+	memset(&sum, 0, sizeof(sum));
+	if (rows > 0) {
+		n = vsplit(db, rows);
+		rc = vranges(db, n, expect, hi, anchor, prev, head_id, &sum,
+		    fn, arg, rows);
+		/* Another snapshot differed: the main one does it all. */
+		if (rc < 0)
+			rc = vranges(db, 1, expect, hi, anchor, prev, head_id,
+			    &sum, fn, arg, rows);
+		if (rc != 0) {
+			*e = sum.err;
+			goto out;
+		}
+	}
+	v->rows = sum.rows;
+	v->last_id = sum.last_id;
+	switch (sum.kind) {
+	case V_MISSING:
+		broken(v, sum.bad_id, sum.upto == sum.bad_id ? "row %lld is "
+		    "missing" : "row %lld is missing (and up to row %lld)",
+		    (long long)sum.bad_id, (long long)sum.upto);
+		break;
+	case V_UNSEALED:
+		broken(v, sum.bad_id, "row %lld is not sealed",
+		    (long long)sum.bad_id);
+		break;
+	case V_MISMATCH:
+		broken(v, sum.bad_id, "row %lld does not match its MAC: it was "
+		    "changed, or rows before it were changed, moved or "
+		    "removed", (long long)sum.bad_id);
+		break;
+	}
 	if (fn != NULL)
-		fn(v->rows, total, arg);
+		fn(v->rows, rows, arg);
 	if (v->broken_id == 0)
-		rc = check_head(db, v, have_head_row ? head_row : NULL, e);
+		rc = check_head(db, v, sum.have_head ? sum.head_mac : NULL, e);
 out:
 	sqlite3_finalize(st);
 	free(keycheck);
 	free(head);
 	if (own)
 		db_rollback(db);
+	sqlite3_exec(db, "PRAGMA mmap_size = 0", NULL, NULL, NULL);
 	return rc;
 }
 

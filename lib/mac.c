@@ -25,6 +25,16 @@ mac_new(const uint8_t *key, size_t keylen)
 	return m;
 }
 
+struct rv_mac *
+mac_dup(struct rv_mac *m)
+{
+	struct rv_mac *d = xcalloc(1, sizeof(*d));
+
+	if (gcry_md_copy(&d->h, m->h) != 0)
+		abort();
+	return d;
+}
+
 void
 mac_run(struct rv_mac *m, const void *data, size_t n, uint8_t out[RV_MAC_LEN])
 {

@@ -10,6 +10,8 @@
 struct rv_mac;
 /* The key is copied into libgcrypt's state; the caller wipes its own. */
 struct rv_mac *mac_new(const uint8_t *key, size_t keylen);
+/* Another handle with the same key, for another thread. */
+struct rv_mac *mac_dup(struct rv_mac *m);
 /* HMAC of one message; the key's pads are not recomputed. */
 void mac_run(struct rv_mac *m, const void *data, size_t n,
     uint8_t out[RV_MAC_LEN]);

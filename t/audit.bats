@@ -284,3 +284,31 @@ rows() {
 	run audit list --from 2026-13-01
 	assert_failure 65
 }
+
+@test "a long trail: sealed at upgrade, verified in ranges, damage found anywhere" {
+	rv_centre
+	rv_sql "DELETE FROM audit; DELETE FROM meta WHERE key = 'audit_head';
+	    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+	    INSERT INTO audit (id, at, actor, tool, action, client_id, ref, fields)
+	    SELECT i, 1700000000 + i, 'desk', 'client', 'client.read', i % 50 + 1,
+	    'client ' || (i % 50 + 1), 'name,phone' FROM n"
+	client show 1 >/dev/null
+	run audit verify
+	assert_success
+	[ "$(rv_json '["rows"]')" = 100001 ]
+	cp "$RISERVA_DB" "$BATS_TEST_TMPDIR/orig.db"
+	for id in 2 50000 50001 100001; do
+		cp "$BATS_TEST_TMPDIR/orig.db" "$RISERVA_DB"
+		rv_sql "UPDATE audit SET ref = 'x' WHERE id = $id"
+		run audit verify
+		assert_failure 1
+		assert_line --index 1 --partial "audit: row $id does not match its MAC"
+	done
+	for id in 50000 50001 77777; do
+		cp "$BATS_TEST_TMPDIR/orig.db" "$RISERVA_DB"
+		rv_sql "DELETE FROM audit WHERE id = $id"
+		run audit verify
+		assert_failure 1
+		assert_line --index 1 "audit: row $id is missing"
+	done
+}
