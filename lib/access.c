@@ -155,7 +155,7 @@ rv_token_path(struct rv_ctx *ctx, char *buf, size_t n)
 
 	if ((rc = db_path_of(ctx, db, sizeof(db))) != 0)
 		return rc;
-	return auth_token_path(db, buf, n, &ctx->err);
+	return auth_token_path(db, 1, buf, n, &ctx->err);
 }
 
 /* Refused: on the record when there is a record to keep, then exit 77. */
@@ -194,7 +194,7 @@ session_load(struct rv_ctx *ctx)
 	int state;
 
 	if (db_path_of(ctx, db, sizeof(db)) != 0 || access(db, F_OK) != 0 ||
-	    auth_token_path(db, tok, sizeof(tok), &ignored) != 0 ||
+	    auth_token_path(db, 0, tok, sizeof(tok), &ignored) != 0 ||
 	    access(tok, F_OK) != 0)
 		return AUTH_NONE;
 	rv_check(ctx, conf_duration(ctx->conf, "security.session_idle", &idle,

@@ -383,7 +383,8 @@ out:
 }
 
 int
-auth_token_path(const char *db_path, char *buf, size_t n, struct rv_err *e)
+auth_token_path(const char *db_path, int create, char *buf, size_t n,
+    struct rv_err *e)
 {
 	const char *run = getenv("XDG_RUNTIME_DIR");
 	char real[PATH_MAX], dir[PATH_MAX], hex[2 * 32 + 1];
@@ -406,7 +407,7 @@ auth_token_path(const char *db_path, char *buf, size_t n, struct rv_err *e)
 	snprintf(dir, sizeof(dir), "%s/riserva", run);
 	if (snprintf(buf, n, "%s/session-%s", dir, hex) >= (int)n)
 		return rv_fail(e, EX_CONFIG, "XDG_RUNTIME_DIR is too long");
-	return mkdir_parents(dir, 0700, e);
+	return create ? mkdir_parents(dir, 0700, e) : 0;
 }
 
 static void

@@ -41,8 +41,9 @@ struct auth_session {
 };
 
 /* Where this user's token for the database at db_path lives:
- * $XDG_RUNTIME_DIR/riserva/session-<hash of the database's real path>. */
-int auth_token_path(const char *db_path, char *buf, size_t n,
+ * $XDG_RUNTIME_DIR/riserva/session-<hash of the database's real path>;
+ * with create, its folder is made (0700). */
+int auth_token_path(const char *db_path, int create, char *buf, size_t n,
     struct rv_err *e);
 
 /*
