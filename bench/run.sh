@@ -104,7 +104,7 @@ awk -v n=$n 'BEGIN { print "BEGIN;"; for (i = 1; i <= n; i++)
 	printf "INSERT INTO client (name, surname, email, phone, locale, created, updated) VALUES ('"'"'Nome%d'"'"','"'"'Cognome%d'"'"','"'"'import%d@example.com'"'"','"'"'+39345%07d'"'"','"'"'it'"'"',0,0);\n", i, i, i, i
 	print "COMMIT;" }' >"$tmp/import.sql"
 rm -f "$tmp/empty.db"*
-RISERVA_DB="$tmp/empty.db" client list >/dev/null
+RISERVA_DB="$tmp/empty.db" client list >/dev/null || [ $? -eq 1 ]
 cp "$tmp/empty.db" "$tmp/imp-tool.db"
 cp "$tmp/empty.db" "$tmp/imp-sql.db"
 it=$(RISERVA_DB="$tmp/imp-tool.db" bench_once sh -c 'client import <"$0" 2>/dev/null' "$tmp/import.jsonl")

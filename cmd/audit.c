@@ -59,7 +59,7 @@ audit_ls(struct rv_ctx *ctx, int argc, char **argv)
 		f.client_id = rv_client(ctx, client);
 	rv_out_begin(ctx, audit_cols, 0);
 	rv_check(ctx, audit_list(rv_db(ctx), &f, rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static void
@@ -165,7 +165,7 @@ audit_anchor_ls(struct rv_ctx *ctx, int argc, char **argv)
 		rv_usage(ctx);
 	rv_out_begin(ctx, anchor_cols, 0);
 	rv_check(ctx, audit_anchors(rv_db(ctx), rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 int

@@ -80,7 +80,7 @@ backup_ls(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, backup_cols, 0);
 	rv_check(ctx, backup_list(folder(ctx, dir, buf, sizeof(buf)),
 	    rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int

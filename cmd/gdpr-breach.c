@@ -207,7 +207,7 @@ breach_ls(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, breach_cols, 0);
 	rv_check(ctx, breach_list(rv_db(ctx), open, ctx->who.now, rv_emit_cb,
 	    ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 struct overdue {

@@ -103,18 +103,30 @@ appt_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 	return rc;
 }
 
-/* "2026-12-01 10:00-11:00", or with both dates when it spans days. */
+/* "2026-12-01 10:00-11:00", both dates when it spans days, or just the
+ * days ("2026-12-24 to 2026-12-26") when it runs midnight to midnight. */
 static void
 span_text(int64_t a, int64_t b, char out[96])
 {
 	char x[40], y[40];
+	int yy, mm, dd, ma, mb;
 
 	tm_local(a, x);
 	tm_local(b, y);
-	if (strncmp(x, y, 10) == 0)
+	tm_day_of(a, &yy, &mm, &dd, &ma);
+	tm_day_of(b, &yy, &mm, &dd, &mb);
+	if (ma == 0 && mb == 0 && b - a >= 23 * 3600) {
+		tm_day_of(b - 3600, &yy, &mm, &dd, NULL);
+		if (b - a <= 25 * 3600)
+			snprintf(out, 96, "%.10s", x);
+		else
+			snprintf(out, 96, "%.10s to %04d-%02d-%02d", x, yy, mm,
+			    dd);
+	} else if (strncmp(x, y, 10) == 0) {
 		snprintf(out, 96, "%s-%s", x, y + 11);
-	else
+	} else {
 		snprintf(out, 96, "%s to %s", x, y);
+	}
 }
 
 /* The weekly hours of a day, as text: "09:00-13:00 14:00-18:00" or "off". */
@@ -219,9 +231,10 @@ check_leave(sqlite3 *db, int64_t staff_id, const char *who, int64_t start,
 
 /* Another live appointment whose busy time [start, busy_end) meets ours.
  * The range on start is bounded below by MAX_SPAN, so the index walk is a
- * day's worth of rows whatever the size of the table. */
+ * day's worth of rows whatever the size of the table. The message says
+ * whose buffer, if any, is in the way. */
 static int
-check_appointments(sqlite3 *db, int64_t staff_id, int64_t start,
+check_appointments(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
     int64_t busy_end, int64_t ignore, struct rv_err *e)
 {
 	static const char sql[] =
@@ -230,7 +243,8 @@ check_appointments(sqlite3 *db, int64_t staff_id, int64_t start,
 	    "AND busy_end > ?2 AND status <> 'cancelled' AND id <> ?4 "
 	    "ORDER BY start LIMIT 1";
 	sqlite3_stmt *st;
-	char span[96], buf[48] = "";
+	char span[96];
+	int64_t id, a, b, bb;
 	int rc;
 
 	if ((rc = db_cached(db, sql, &st, e)) != 0)
@@ -240,23 +254,27 @@ check_appointments(sqlite3 *db, int64_t staff_id, int64_t start,
 	sqlite3_bind_int64(st, 3, busy_end);
 	sqlite3_bind_int64(st, 4, ignore);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(st, 3) -
-		    sqlite3_column_int64(st, 2);
-
-		span_text(sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2), span);
-		if (b > 0)
-			snprintf(buf, sizeof(buf), " + %lld min buffer",
-			    (long long)(b / 60));
-		rc = rv_fail(e, EX_REFUSED,
-		    "slot taken: overlaps appointment %lld (%s%s)",
-		    (long long)sqlite3_column_int64(st, 0), span, buf);
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "overlap");
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "overlap");
 	}
+	id = sqlite3_column_int64(st, 0);
+	a = sqlite3_column_int64(st, 1);
+	b = sqlite3_column_int64(st, 2);
+	bb = sqlite3_column_int64(st, 3);
 	sqlite3_reset(st);
-	return rc;
+	span_text(a, b, span);
+	if (start < b && end > a)
+		return rv_fail(e, EX_REFUSED,
+		    "slot taken: overlaps appointment %lld (%s)",
+		    (long long)id, span);
+	if (start < bb && end > a)
+		return rv_fail(e, EX_REFUSED, "slot taken: inside the %lld "
+		    "min buffer after appointment %lld (%s)",
+		    (long long)((bb - b) / 60), (long long)id, span);
+	return rv_fail(e, EX_REFUSED, "slot taken: this service's %lld min "
+	    "buffer runs into appointment %lld (%s)",
+	    (long long)((busy_end - end) / 60), (long long)id, span);
 }
 
 static int
@@ -369,8 +387,8 @@ check_staff(sqlite3 *db, int64_t staff_id, const struct svc *s, int64_t start,
 		    s->name);
 	if ((rc = check_hours(db, staff_id, who, start, end, e)) != 0 ||
 	    (rc = check_leave(db, staff_id, who, start, end, e)) != 0 ||
-	    (rc = check_appointments(db, staff_id, start, busy_end, ignore,
-	    e)) != 0 ||
+	    (rc = check_appointments(db, staff_id, start, end, busy_end,
+	    ignore, e)) != 0 ||
 	    (rc = check_blocks(db, staff_id, start, busy_end, e)) != 0)
 		return rc;
 	return 0;
@@ -690,13 +708,16 @@ out:
 
 int
 appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
-    int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e)
+    int with_buffer, int (*fn)(json_t *rec, void *arg), void *arg,
+    struct rv_err *e)
 {
 	static const char sql[] = APPT_SELECT
 	    "WHERE a.staff_id = ?1 AND a.start < ?3 AND a.start > ?2 - 86400 "
-	    "AND a.busy_end > ?2 AND a.status <> 'cancelled' ORDER BY a.start";
+	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
+	    "AND a.status <> 'cancelled' ORDER BY a.start";
 	static const char sql_long[] = APPT_SELECT
-	    "WHERE a.staff_id = ?1 AND a.start < ?3 AND a.busy_end > ?2 "
+	    "WHERE a.staff_id = ?1 AND a.start < ?3 "
+	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
 	    "AND a.status <> 'cancelled' ORDER BY a.start";
 	sqlite3_stmt *st;
 	int rc;
@@ -707,6 +728,7 @@ appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
 	sqlite3_bind_int64(st, 1, staff_id);
 	sqlite3_bind_int64(st, 2, start);
 	sqlite3_bind_int64(st, 3, end);
+	sqlite3_bind_int(st, 4, with_buffer);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((rc = fn(appt_record(st), arg)) != 0)
 			goto out;
@@ -879,10 +901,23 @@ appt_slots(sqlite3 *db, const struct slot_req *r,
 		rc = rv_fail(e, EX_REFUSED, "service '%s' is retired", s.name);
 		goto out;
 	}
-	if (r->staff_id != 0)
-		ids_add(&staff, r->staff_id);
-	else if ((rc = qualified_staff(db, s.id, &staff, e)) != 0)
+	if ((rc = qualified_staff(db, s.id, &staff, e)) != 0)
 		goto out;
+	if (r->staff_id != 0) {
+		/* A named member must be one who could take the booking. */
+		for (j = 0; j < staff.n && staff.v[j] != r->staff_id; j++)
+			;
+		if (j == staff.n) {
+			char who[256];
+
+			rc = rv_fail(e, EX_REFUSED, "%s does not perform '%s' "
+			    "or is not active", staff_label(db, r->staff_id,
+			    who, sizeof(who)), s.name);
+			goto out;
+		}
+		staff.n = 0;
+		ids_add(&staff, r->staff_id);
+	}
 	names = xcalloc(staff.n, sizeof(*names));
 	for (j = 0; j < staff.n; j++) {
 		if ((rc = db_cached(db, name_sql, &st, e)) != 0)

@@ -44,6 +44,16 @@ rv_warn(struct rv_ctx *ctx, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Once, by whichever of the tool and the audit chain made the key. */
+static void
+key_warning(struct rv_ctx *ctx, int created)
+{
+	if (created)
+		rv_warn(ctx, "created a new key in %s: back it up now, apart "
+		    "from the database; without it the encrypted data cannot "
+		    "be read nor the audit trail verified", crypt_key_path());
+}
+
 static void
 cleanup(struct rv_ctx *ctx)
 {
@@ -72,8 +82,10 @@ rv_die(struct rv_ctx *ctx, int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	/* Whatever was begun and not committed is rolled back here. */
+	/* Whatever was begun and not committed is rolled back here; a key
+	 * file made meanwhile stays, and is told of. */
 	db_rollback(ctx->db);
+	key_warning(ctx, audit_key_untold());
 	cleanup(ctx);
 	exit(code);
 }
@@ -245,15 +257,6 @@ rv_start(const char *tool, const char *usage, int *argc, char ***argv)
 	return ctx;
 }
 
-static void
-key_warning(struct rv_ctx *ctx, int created)
-{
-	if (created)
-		rv_warn(ctx, "created the key file %s: back it up apart from "
-		    "the database; without it the audit trail cannot be "
-		    "verified nor encrypted data read", crypt_key_path());
-}
-
 int
 rv_finish(struct rv_ctx *ctx)
 {
@@ -271,6 +274,15 @@ rv_finish(struct rv_ctx *ctx)
 		fprintf(stderr, "%s: cannot write output: %s\n", ctx->tool,
 		    strerror(errno));
 	return rc;
+}
+
+int
+rv_finish_list(struct rv_ctx *ctx)
+{
+	size_t n = ctx->out_open ? ctx->out.count : 0;
+	int rc = rv_finish(ctx);
+
+	return rc == 0 && n == 0 ? EX_REFUSED : rc;
 }
 
 sqlite3 *
@@ -310,18 +322,33 @@ rv_db(struct rv_ctx *ctx)
 void
 rv_begin(struct rv_ctx *ctx)
 {
-	int created;
-
 	rv_check(ctx, db_begin(rv_db(ctx), &ctx->err));
-	/* Every change is audited: the chain's key, once per process. */
-	rv_check(ctx, audit_key_load(ctx->db, &created, &ctx->err));
-	key_warning(ctx, created);
 }
 
 void
 rv_commit(struct rv_ctx *ctx)
 {
 	rv_check(ctx, db_commit(rv_db(ctx), &ctx->err));
+}
+
+void
+rv_key(struct rv_ctx *ctx, int purpose, uint8_t out[RV_KEY_LEN])
+{
+	int created;
+
+	rv_check(ctx, keys_get(rv_db(ctx), purpose, out, &created, &ctx->err));
+	key_warning(ctx, created);
+}
+
+void
+rv_checkpoint(struct rv_ctx *ctx)
+{
+	if (db_checkpoint(rv_db(ctx), &ctx->err) == 0)
+		return;
+	rv_die(ctx, EX_TEMPFAIL, "the deletion is done, but the database is "
+	    "busy and its old bytes may stay in the -wal file until the next "
+	    "checkpoint: run the same command again when it is idle (%s)",
+	    ctx->err.msg);
 }
 
 int64_t

@@ -75,6 +75,10 @@ void money_format(int64_t cents, char buf[32]);
 int check_text(const char *what, const char *s, size_t max, int required,
     int multiline, struct rv_err *e);
 int check_email(const char *s, struct rv_err *e);
+/* UTF-8 (RFC 3629): the length of the sequence at p, or 0 if invalid; and
+ * the offset of the first invalid byte of s (n when all is valid). */
+size_t utf8_seq(const unsigned char *p, const unsigned char *end);
+size_t utf8_valid(const char *s, size_t n);
 int norm_phone(const char *s, char *out, size_t outsz, struct rv_err *e);
 int is_tty(FILE *fp);
 const char *login_name(void);
@@ -283,6 +287,9 @@ int crypt_open(const uint8_t key[RV_KEY_LEN], const char *aad,
  * a key is created only while the database holds nothing encrypted. */
 int keys_get(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN], int *created,
     struct rv_err *e);
+/* The same, never creating a key: for opening what is already sealed. */
+int keys_get_existing(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN],
+    struct rv_err *e);
 void rv_wipe(void *p, size_t n);
 
 /* ---- completion (complete.c): kind is "client", "staff" or "service" ---- */
@@ -407,9 +414,10 @@ int event_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e);
 int event_list(sqlite3 *db, int64_t staff_id, int64_t from, int64_t to,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e);
 extern const struct rv_col event_cols[];
-/* Lists the live appointments of staff overlapping [start, end). */
+/* Lists the live appointments of staff overlapping [start, end), their
+ * buffers counted or not. */
 int appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start,
-    int64_t end, int (*fn)(json_t *rec, void *arg), void *arg,
-    struct rv_err *e);
+    int64_t end, int with_buffer, int (*fn)(json_t *rec, void *arg),
+    void *arg, struct rv_err *e);
 
 #endif

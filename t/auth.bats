@@ -355,8 +355,8 @@ tester|access.denied|book add"
 	run audit list --actor boss@example.com
 	assert_success
 	run book list
-	assert_success
-	[ "${#lines[@]}" -eq 0 ]
+	assert_failure 1	# allowed, and nothing booked
+	assert_output ""
 	staff logout
 	export RISERVA_SECURITY_REQUIRE_LOGIN=false
 	run staff add --name Altro --email altro@example.com
@@ -397,9 +397,53 @@ tester|access.denied|book add"
 	rm -f "$RISERVA_KEY"
 	run client add --name A --surname B --email a@example.com --phone 123456
 	assert_success
-	assert_line --index 0 "client: created the key file $RISERVA_KEY: back it up apart from the database; without it the audit trail cannot be verified nor encrypted data read"
+	assert_line --index 1 "client: created a new key in $RISERVA_KEY: back it up now, apart from the database; without it the encrypted data cannot be read nor the audit trail verified"
 	[ "$(stat -c %a "$RISERVA_KEY")" = 600 ]
 	run client add --name C --surname D --email c@example.com --phone 123457
 	assert_success
 	refute_output --partial "key file"
+}
+
+@test "health data: an admin, or an operator for today's clients only" {
+	staff_centre
+	consent grant 1 health >/dev/null
+	consent grant 2 health >/dev/null
+	printf 'lattice\n' | client health 1 --set >/dev/null
+	printf 'noci\n' | client health 2 --set >/dev/null
+	book add --client 1 --service Viso --staff giulia@example.com --at '2026-11-30 10:00' >/dev/null
+	book add --client 2 --service Viso --staff giulia@example.com --at '2026-12-01 10:00' >/dev/null
+	book add --client 2 --service Massaggio --staff marco@example.com --at '2026-11-30 11:00' >/dev/null
+	export RISERVA_SECURITY_REQUIRE_LOGIN=true
+	login_as giulia
+	run client health 1
+	assert_success
+	[ "$(rv_json '["text"]')" = lattice ]
+	# Client 2 is hers tomorrow, Marco's today.
+	run client health 2
+	assert_failure 77
+	assert_output "client: giulia@example.com (operator) may not see the health data of client 2: only an admin, or an operator who has an appointment with them today"
+	run bash -c "printf 'x\n' | client health 2 --set"
+	assert_failure 77
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'access.denied' AND client_id = 2")" = 2 ]
+	login_as marco
+	run client health 2
+	assert_success
+	# A cancelled appointment is no reason.
+	RISERVA_SECURITY_REQUIRE_LOGIN=false book cancel 3 >/dev/null
+	run client health 2
+	assert_failure 77
+	login_as desk
+	run client health 1
+	assert_failure 77
+	assert_output "client: desk@example.com (reception) may not use 'client health'"
+	login_as boss
+	run client health 2
+	assert_success
+	export RISERVA_SECURITY_REQUIRE_REASON=true
+	run client health 2
+	assert_failure 64
+	assert_output "client: reading health data needs --reason (security.require_reason is on)"
+	run client health 2 --reason "allergy check before treatment"
+	assert_success
+	[ "$(rv_sql "SELECT actor || '|' || reason FROM audit WHERE action = 'health.read' ORDER BY id DESC LIMIT 1")" = "boss@example.com|allergy check before treatment" ]
 }

@@ -32,7 +32,7 @@ add() {
 	add mario@example.com Massaggio giulia@example.com '2026-12-01 10:00'
 	run add anna@example.com Viso giulia@example.com '2026-12-01 10:30'
 	assert_failure 1
-	assert_output "book: slot taken: overlaps appointment 1 (2026-12-01 10:00-11:00 + 15 min buffer)"
+	assert_output "book: slot taken: overlaps appointment 1 (2026-12-01 10:00-11:00)"
 	# another operator is free then
 	run add anna@example.com Massaggio marco@example.com '2026-12-01 10:30'
 	assert_success
@@ -44,6 +44,7 @@ add() {
 	# after: 11:00 is inside the 15 minutes of cleanup, 11:15 is not
 	run add anna@example.com Viso giulia@example.com '2026-12-01 11:00'
 	assert_failure 1
+	assert_output "book: slot taken: inside the 15 min buffer after appointment 1 (2026-12-01 10:00-11:00)"
 	run add anna@example.com Viso giulia@example.com '2026-12-01 11:10'
 	assert_failure 1
 	run add anna@example.com Viso giulia@example.com '2026-12-01 11:15'
@@ -54,7 +55,7 @@ add() {
 	assert_failure 1
 	run add anna@example.com Massaggio giulia@example.com '2026-12-01 09:00'
 	assert_failure 1
-	assert_output "book: slot taken: overlaps appointment 1 (2026-12-01 10:00-11:00 + 15 min buffer)"
+	assert_output "book: slot taken: this service's 15 min buffer runs into appointment 1 (2026-12-01 10:00-11:00)"
 	run book add --client anna@example.com --service Viso --staff giulia@example.com --at '2026-12-01 09:30'
 	assert_success
 }
@@ -88,7 +89,7 @@ add() {
 	assert_success
 	run add anna@example.com Viso giulia@example.com '2026-12-02 09:00'
 	assert_failure 1
-	assert_output "book: giulia@example.com is on leave 2026-12-02 00:00 to 2026-12-04 00:00 (holiday) (leave 1)"
+	assert_output "book: giulia@example.com is on leave 2026-12-02 to 2026-12-03 (holiday) (leave 1)"
 	run add anna@example.com Viso giulia@example.com '2026-12-03 17:30'
 	assert_failure 1
 	run add anna@example.com Viso giulia@example.com '2026-12-04 09:00'
@@ -143,7 +144,7 @@ add() {
 	# one candidate only: its own reason
 	run book add --client anna@example.com --service Viso --at '2026-12-01 10:30'
 	assert_failure 1
-	assert_output "book: slot taken: overlaps appointment 1 (2026-12-01 10:00-11:00 + 15 min buffer)"
+	assert_output "book: slot taken: overlaps appointment 1 (2026-12-01 10:00-11:00)"
 }
 
 @test "an operator who does not perform the service is refused with 1" {
@@ -217,7 +218,7 @@ add() {
 	[ "$(rv_json '["version"]')" = 2 ]
 	run book move 1 --at '2026-12-01 11:00'
 	assert_failure 1
-	assert_output "book: slot taken: overlaps appointment 2 (2026-12-01 12:00-12:30)"
+	assert_output "book: slot taken: this service's 15 min buffer runs into appointment 2 (2026-12-01 12:00-12:30)"
 	run book move 1 --at '2026-12-01 10:00' --staff marco@example.com
 	assert_success
 	[ "$(rv_json '["staff_id"]')" = 2 ]
@@ -316,4 +317,29 @@ start,end,staff_id"
 	printf '[booking]\nslot_step = 7s\n' >"$RISERVA_CONFIG"
 	run book slots --service Viso --date 2026-12-01
 	assert_failure 78
+}
+
+@test "slots for a named operator who could not take the booking: 1" {
+	run book slots --service Viso --staff marco@example.com --date 2026-12-01
+	assert_failure 1
+	assert_output "book: marco@example.com does not perform 'Viso' or is not active"
+	staff edit giulia@example.com --inactive >/dev/null
+	run book slots --service Viso --staff giulia@example.com --date 2026-12-01
+	assert_failure 1
+}
+
+@test "a list with nothing in it exits 1, as grep" {
+	run book list --date 2026-12-01
+	assert_failure 1
+	assert_output ""
+	run book slots --service Viso --date 2026-12-06
+	assert_failure 1
+	run book blocks
+	assert_failure 1
+	add mario@example.com Viso giulia@example.com '2026-12-01 10:00' >/dev/null
+	run book list --date 2026-12-01 --format json
+	assert_success
+	run book list --date 2026-12-02 --format json
+	assert_failure 1
+	assert_output "[]"
 }

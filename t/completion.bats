@@ -203,3 +203,66 @@ logout"
 	run zcomplete_line "audit list --client ma"
 	assert_output mario@example.com
 }
+
+@test "gdpr-request: verbs, kinds, outcomes and clients complete" {
+	rv_centre
+	run complete_line "gdpr-request ch"
+	assert_output check
+	run complete_line "gdpr-request open --kind era"
+	assert_output erasure
+	run complete_line "gdpr-request close 1 --outcome "
+	assert_output "done
+refused"
+	run complete_line "gdpr-request open ma"
+	assert_output mario@example.com
+	run complete_line "gdpr-request list --ov"
+	assert_output -- --overdue
+	run complete_line "client unr"
+	assert_output unrestrict
+	run complete_line "client restrict an"
+	assert_output anna@example.com
+}
+
+@test "consent: verbs, purposes, methods and policy versions complete" {
+	rv_centre
+	printf 'x\n' >"$BATS_TEST_TMPDIR/p"
+	consent policy add --version 2026-1 --effective 2026-01-01 \
+		--url https://a.example/p --file "$BATS_TEST_TMPDIR/p" >/dev/null
+	run complete_line "consent wi"
+	assert_output withdraw
+	run complete_line "consent grant an"
+	assert_output anna@example.com
+	run complete_line "consent grant anna@example.com h"
+	assert_output health
+	run complete_line "consent grant 1 --method in"
+	assert_output in-person
+	run complete_line "consent token 1 "
+	assert_output "reminders
+marketing"
+	run complete_line "consent policy a"
+	assert_output "add
+affected"
+	run complete_line "consent policy show "
+	assert_output 2026-1
+	run complete_line "consent policy add --sub"
+	assert_output -- --substantial
+	run complete_line "client health 1 --c"
+	assert_output -- --clear
+	# zsh too
+	run zcomplete_line "consent grant an"
+	assert_output anna@example.com
+	run zcomplete_line "consent grant 1 --method="
+	assert_output "email
+in-person
+paper
+phone
+web"
+	run zcomplete_line "consent withdraw 1 "
+	assert_output "health
+marketing
+reminders"
+	run zcomplete_line "consent policy show "
+	assert_output 2026-1
+	run zcomplete_line "client health an"
+	assert_output anna@example.com
+}

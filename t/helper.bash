@@ -23,7 +23,7 @@ rv_setup() {
 	export RISERVA_ACTOR=tester
 	# A key made ahead, as a centre's admin would: the tools' one-time
 	# "created the key file" warning stays out of the tests' output.
-	# (t/audit.bats removes it to see that warning.)
+	# (t/keys.bats and t/auth.bats remove it to see that warning.)
 	printf '%s\n' 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
 		>"$RISERVA_KEY"
 	chmod 600 "$RISERVA_KEY"

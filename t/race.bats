@@ -28,7 +28,7 @@ load helper
 		case $(cat "$BATS_TEST_TMPDIR/rc.$i") in
 		0) ok=$((ok + 1)) ;;
 		1) refused=$((refused + 1))
-		   grep -q "^book: slot taken: overlaps appointment 1 " "$BATS_TEST_TMPDIR/err.$i" ;;
+		   grep -q "^book: slot taken: overlaps appointment 1 (2026-12-01 10:00-11:00)$" "$BATS_TEST_TMPDIR/err.$i" ;;
 		*) cat "$BATS_TEST_TMPDIR/err.$i"; false ;;
 		esac
 	done
