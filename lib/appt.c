@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "riserva.h"
+#include "gcal.h"
 #include "banned.h"
 
 /* No appointment spans more than a day (a CHECK in the schema): the
@@ -430,9 +431,14 @@ appt_changed(sqlite3 *db, const struct rv_who *w, int64_t id,
     struct rv_err *e)
 {
 	char ref[40];
+	int rc;
 
 	snprintf(ref, sizeof(ref), "appointment %lld", (long long)id);
-	return audit_append(db, w, action, client_id, ref, fields, e);
+	if ((rc = audit_append(db, w, action, client_id, ref, fields, e)) != 0)
+		return rc;
+	if ((rc = gcal_queue_appt(db, w, id, e)) != 0)
+		return rc;
+	return 0;
 }
 
 /* The qualified, active staff for a service, in id order. */

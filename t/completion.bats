@@ -266,3 +266,13 @@ reminders"
 	run zcomplete_line "client health an"
 	assert_output anna@example.com
 }
+
+@test "gcal-sync: verbs, options and staff complete" {
+	rv_centre
+	run complete_line "gcal-sync dis"
+	assert_output disconnect
+	run complete_line "gcal-sync disconnect --pu"
+	assert_output --purge-imported
+	run complete_line "gcal-sync connect gi"
+	assert_output giulia@example.com
+}
