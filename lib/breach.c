@@ -275,7 +275,7 @@ breach_notify_authority(sqlite3 *db, const struct rv_who *w, int64_t id,
 	static const char sql[] =
 	    "UPDATE breach SET authority_at = ?2, authority_ref = ?3, "
 	    "late_reason = ?4, updated = ?5 WHERE id = ?1";
-	int64_t already, detected;
+	int64_t already = 0, detected = 0;
 	char when[40];
 	sqlite3_stmt *st;
 	int found, rc;
