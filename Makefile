@@ -45,6 +45,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_SRC := $(sort $(wildcard cmd/*.c))
 TOOLS := $(notdir $(CMD_SRC:.c=))
 BINS := $(TOOLS:%=bin/%)
+# Known-answer tests of lib/'s primitives, for the bats suite; not installed.
+TEST_BINS := t/kat
 MAN1 := $(wildcard man/*.1)
 MAN5 := $(wildcard man/*.5)
 MAN7 := $(wildcard man/*.7)
@@ -52,7 +54,7 @@ MAN7 := $(wildcard man/*.7)
 .DELETE_ON_ERROR:
 .PHONY: all clean install uninstall check test lint demo bench deps deps-test
 
-all: $(BINS)
+all: $(BINS) $(TEST_BINS)
 
 # Switching flavor relinks bin/: it depends on a file naming the flavor.
 FLAVOR_STAMP := build/flavor
@@ -71,10 +73,13 @@ bin/%: $(BUILD)/cmd/%.o $(BUILD)/librv.a $(FLAVOR_STAMP)
 	$(CC) $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/librv.a \
 		$(if $(filter $*,$(NET_TOOLS)),$(NET_LIBS)) $(LIBS)
 
--include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(BUILD)/%.d)
+t/%: $(BUILD)/t/%.o $(BUILD)/librv.a $(FLAVOR_STAMP)
+	$(CC) $(SAN) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/librv.a $(LIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(BUILD)/%.d) $(BUILD)/t/kat.d
 
 clean:
-	rm -rf build bin t/tmp bench/tmp demo
+	rm -rf build bin t/tmp bench/tmp demo $(TEST_BINS)
 
 deps:
 	@sh mk/deps.sh build

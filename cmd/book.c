@@ -32,6 +32,15 @@ print_appt(struct rv_ctx *ctx, int64_t id)
 	json_t *rec;
 
 	rv_check(ctx, appt_get(rv_db(ctx), id, &rec, &ctx->err));
+	/* An operator sees only their own agenda (when roles are on). */
+	if (rv_own_staff(ctx) != 0) {
+		int64_t staff = json_integer_value(json_object_get(rec,
+		    "staff_id"));
+
+		json_decref(rec);
+		rv_need_own_staff(ctx, staff);
+		rv_check(ctx, appt_get(rv_db(ctx), id, &rec, &ctx->err));
+	}
 	rv_out_begin(ctx, appt_cols, 1);
 	rv_emit(ctx, rec);
 }
@@ -212,7 +221,9 @@ book_ls(struct rv_ctx *ctx, int argc, char **argv)
 	if (client != NULL)
 		f.client_id = rv_client(ctx, client);
 	if (staff != NULL)
-		f.staff_id = rv_staff(ctx, staff);
+		rv_need_own_staff(ctx, f.staff_id = rv_staff(ctx, staff));
+	if (rv_own_staff(ctx) != 0)
+		f.staff_id = rv_own_staff(ctx);
 	rv_out_begin(ctx, appt_cols, 0);
 	rv_check(ctx, appt_list(rv_db(ctx), &f, rv_emit_cb, ctx, &ctx->err));
 	return rv_finish_list(ctx);
@@ -366,7 +377,9 @@ book_blocks(struct rv_ctx *ctx, int argc, char **argv)
 	if (to != NULL)
 		end = rv_bound(ctx, to, 1);
 	if (staff != NULL)
-		staff_id = rv_staff(ctx, staff);
+		rv_need_own_staff(ctx, staff_id = rv_staff(ctx, staff));
+	if (rv_own_staff(ctx) != 0)
+		staff_id = rv_own_staff(ctx);
 	rv_out_begin(ctx, event_cols, 0);
 	rv_check(ctx, event_list(rv_db(ctx), staff_id, start, end, rv_emit_cb,
 	    ctx, &ctx->err));

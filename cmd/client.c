@@ -106,6 +106,7 @@ client_show(struct rv_ctx *ctx, int argc, char **argv)
 			rv_usage(ctx);
 	if (argc - optind != 1)
 		rv_usage(ctx);
+	rv_need_reason(ctx, "reading a client's whole record");
 	id = rv_client(ctx, argv[optind]);
 	/* A read of one client's whole record is itself on the record. */
 	snprintf(ref, sizeof(ref), "client %lld", (long long)id);
@@ -310,6 +311,10 @@ client_health(struct rv_ctx *ctx, int argc, char **argv)
 	if (argc - optind != 1 || (set && clear))
 		rv_usage(ctx);
 	id = rv_client(ctx, argv[optind]);
+	/* An admin; an operator only for today's clients (roles on). */
+	rv_need_health(ctx, id);
+	if (!set && !clear)
+		rv_need_reason(ctx, "reading health data");
 	if (clear) {
 		rv_begin(ctx);
 		rv_check(ctx, health_delete(rv_db(ctx), &ctx->who, id,

@@ -1,8 +1,11 @@
 /* staff.c — staff members, their weekly hours, leave and services. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "auth.h"
 #include "banned.h"
 
 static const char usage_str[] =
@@ -16,6 +19,10 @@ static const char usage_str[] =
     "       staff leave [STAFF] [--all]\n"
     "       staff unoff ID\n"
     "       staff services STAFF [SERVICE...]\n"
+    "       staff passwd STAFF\n"
+    "       staff login [EMAIL]\n"
+    "       staff logout\n"
+    "       staff whoami\n"
     "       staff complete [PREFIX]\n";
 
 enum { O_NAME = 0x200, O_EMAIL, O_ROLE, O_ACTIVE, O_INACTIVE, O_FROM, O_TO,
@@ -340,6 +347,147 @@ staff_svc(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish(ctx);
 }
 
+static const struct rv_col session_cols[] = {
+	{ "email", "EMAIL", 0 },
+	{ "role", "ROLE", 0 },
+	{ "started", "STARTED", RV_COL_TIME },
+	{ "expires", "EXPIRES", RV_COL_TIME },
+	{ NULL, NULL, 0 },
+};
+
+static void
+no_args(struct rv_ctx *ctx, int argc, char **argv, int operands)
+{
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind > operands)
+		rv_usage(ctx);
+}
+
+/* staff passwd STAFF: an admin sets anyone's; others, with checks on,
+ * only their own and after typing the current one. */
+static int
+staff_passwd(struct rv_ctx *ctx, int argc, char **argv)
+{
+	struct auth_policy p;
+	char *cur, *pass, *again;
+	int64_t id;
+	int ok, rc;
+
+	no_args(ctx, argc, argv, 1);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	id = rv_staff(ctx, argv[optind]);
+	rv_check(ctx, auth_policy_load(ctx->conf, &p, &ctx->err));
+	if (ctx->enforce && ctx->role != RV_ROLE_ADMIN) {
+		if (id != ctx->staff_id)
+			rv_need_role(ctx, RV_ROLE_ADMIN,
+			    "set another staff member's password");
+		cur = rv_read_line(ctx, "current password: ", 1);
+		rc = auth_check_password(rv_db(ctx), id, cur, &ok, &ctx->err);
+		rv_free_secret(cur);
+		rv_check(ctx, rc);
+		if (!ok)
+			rv_die(ctx, EX_NOPERM, "wrong password");
+	}
+	pass = rv_read_line(ctx, "new password: ", 1);
+	if (isatty(STDIN_FILENO)) {
+		again = rv_read_line(ctx, "new password again: ", 1);
+		ok = strcmp(pass, again) == 0;
+		rv_free_secret(again);
+		if (!ok) {
+			rv_free_secret(pass);
+			rv_die(ctx, EX_DATAERR, "the two passwords differ");
+		}
+	}
+	rc = auth_set_password(rv_db(ctx), &ctx->who, id, pass, &p, &ctx->err);
+	rv_free_secret(pass);
+	rv_check(ctx, rc);
+	print_staff(ctx, id);
+	return rv_finish(ctx);
+}
+
+static void
+print_session(struct rv_ctx *ctx, int64_t id, int64_t staff_id,
+    const char *email, const char *role, int64_t started, int64_t last_used)
+{
+	int64_t idle;
+	json_t *r = rec_new("session", id);
+
+	rv_check(ctx, conf_duration(ctx->conf, "security.session_idle", &idle,
+	    &ctx->err));
+	json_object_set_new(r, "staff_id", json_integer(staff_id));
+	json_object_set_new(r, "email", json_string(email));
+	json_object_set_new(r, "role", json_string(role));
+	rec_time(r, "started", started);
+	rec_time(r, "last_used", last_used);
+	rec_time(r, "expires", last_used + idle);
+	rv_out_begin(ctx, session_cols, 1);
+	rv_emit(ctx, r);
+}
+
+/* staff login [EMAIL]: the password from the terminal, or the first line
+ * of stdin (after the email when it is not an operand). */
+static int
+staff_login(struct rv_ctx *ctx, int argc, char **argv)
+{
+	char path[PATH_MAX], *email = NULL, *pass;
+	struct auth_session s;
+	struct auth_policy p;
+	int rc;
+
+	no_args(ctx, argc, argv, 1);
+	rv_check(ctx, auth_policy_load(ctx->conf, &p, &ctx->err));
+	rv_db(ctx);	/* the token is named for the database's file */
+	rv_check(ctx, rv_token_path(ctx, path, sizeof(path)));
+	email = argc > optind ? xstrdup(argv[optind]) :
+	    rv_read_line(ctx, "email: ", 0);
+	pass = rv_read_line(ctx, "password: ", 1);
+	rc = auth_login(rv_db(ctx), &ctx->who, email, pass, &p, path, &s,
+	    &ctx->err);
+	rv_free_secret(pass);
+	free(email);
+	rv_check(ctx, rc);
+	print_session(ctx, s.id, s.staff_id, s.email, s.role, s.started,
+	    s.last_used);
+	return rv_finish(ctx);
+}
+
+static int
+staff_logout(struct rv_ctx *ctx, int argc, char **argv)
+{
+	char path[PATH_MAX];
+
+	no_args(ctx, argc, argv, 0);
+	rv_check(ctx, rv_token_path(ctx, path, sizeof(path)));
+	rv_check(ctx, auth_logout(rv_db(ctx), &ctx->who, path, &ctx->err));
+	return rv_finish(ctx);
+}
+
+static int
+staff_whoami(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const char sql[] =
+	    "SELECT id, started, last_used FROM session WHERE id = ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	no_args(ctx, argc, argv, 0);
+	if (ctx->staff_id == 0)
+		rv_die(ctx, EX_REFUSED, "not logged in; acting as '%s'",
+		    ctx->who.actor);
+	rv_check(ctx, db_prepare(rv_db(ctx), sql, &st, &ctx->err));
+	sqlite3_bind_int64(st, 1, ctx->session_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		print_session(ctx, sqlite3_column_int64(st, 0), ctx->staff_id,
+		    ctx->who.actor, rv_role_name(ctx->role),
+		    sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		rv_die(ctx, EX_REFUSED, "not logged in");
+	return rv_finish(ctx);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -365,6 +513,14 @@ main(int argc, char *argv[])
 		return staff_unoff(ctx, argc, argv);
 	if (strcmp(argv[0], "services") == 0)
 		return staff_svc(ctx, argc, argv);
+	if (strcmp(argv[0], "passwd") == 0)
+		return staff_passwd(ctx, argc, argv);
+	if (strcmp(argv[0], "login") == 0)
+		return staff_login(ctx, argc, argv);
+	if (strcmp(argv[0], "logout") == 0)
+		return staff_logout(ctx, argc, argv);
+	if (strcmp(argv[0], "whoami") == 0)
+		return staff_whoami(ctx, argc, argv);
 	if (strcmp(argv[0], "complete") == 0)
 		return rv_complete(ctx, "staff", argc, argv);
 	rv_bad_verb(ctx, argv[0]);

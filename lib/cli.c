@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "audit.h"
 #include "banned.h"
 
 enum {
@@ -43,6 +44,16 @@ rv_warn(struct rv_ctx *ctx, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Once, by whichever of the tool and the audit chain made the key. */
+static void
+key_warning(struct rv_ctx *ctx, int created)
+{
+	if (created)
+		rv_warn(ctx, "created a new key in %s: back it up now, apart "
+		    "from the database; without it the encrypted data cannot "
+		    "be read nor the audit trail verified", crypt_key_path());
+}
+
 static void
 cleanup(struct rv_ctx *ctx)
 {
@@ -71,8 +82,10 @@ rv_die(struct rv_ctx *ctx, int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	/* Whatever was begun and not committed is rolled back here. */
+	/* Whatever was begun and not committed is rolled back here; a key
+	 * file made meanwhile stays, and is told of. */
 	db_rollback(ctx->db);
+	key_warning(ctx, audit_key_untold());
 	cleanup(ctx);
 	exit(code);
 }
@@ -127,6 +140,8 @@ setup(struct rv_ctx *ctx)
 	ctx->who.actor = actor != NULL && *actor != '\0' ? actor : login_name();
 	if (ctx->fmt == RV_FMT_AUTO)
 		ctx->fmt = is_tty(stdout) ? RV_FMT_TABLE : RV_FMT_JSONL;
+	/* Who acts, and whether they may: once, after the options. */
+	rv_access(ctx);
 }
 
 static int
@@ -237,6 +252,7 @@ rv_start(const char *tool, const char *usage, int *argc, char ***argv)
 	}
 	*argc -= optind;
 	*argv += optind;
+	ctx->verb = *argc > 0 ? (*argv)[0] : "";
 	ctx->opt_argv = NULL;
 	return ctx;
 }
@@ -250,6 +266,7 @@ rv_finish(struct rv_ctx *ctx)
 		rc = out_end(&ctx->out);
 		ctx->out_open = 0;
 	}
+	key_warning(ctx, audit_key_untold());
 	cleanup(ctx);
 	if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout)))
 		rc = EX_IOERR;
@@ -279,6 +296,8 @@ rv_db(struct rv_ctx *ctx)
 	if (ctx->db != NULL)
 		return ctx->db;
 	setup(ctx);
+	if (ctx->db != NULL)	/* setup's access check opened it */
+		return ctx->db;
 	if (ctx->db_path != NULL) {
 		snprintf(path, sizeof(path), "%s", ctx->db_path);
 	} else {
@@ -318,10 +337,7 @@ rv_key(struct rv_ctx *ctx, int purpose, uint8_t out[RV_KEY_LEN])
 	int created;
 
 	rv_check(ctx, keys_get(rv_db(ctx), purpose, out, &created, &ctx->err));
-	if (created)
-		rv_warn(ctx, "created a new key in %s: back it up now, apart "
-		    "from the database; without it the encrypted data cannot "
-		    "be read", crypt_key_path());
+	key_warning(ctx, created);
 }
 
 void

@@ -22,6 +22,13 @@ struct rv_ctx {
 	char **opt_argv;
 	struct option *opt_long;
 	char *opt_short;
+	/* who is at the keyboard (access.c) */
+	const char *verb;	/* the first operand; "" when none */
+	int enforce;		/* security.require_login */
+	int64_t staff_id;	/* the logged-in staff member; 0: none */
+	int64_t session_id;
+	int role;		/* RV_ROLE_*; 0 with no login */
+	char actor_buf[256];
 };
 
 /* Parses the common options before the verb and loads config and time. */
@@ -84,5 +91,42 @@ int rv_complete(struct rv_ctx *ctx, const char *kind, int argc, char **argv);
 
 void rv_progress(struct rv_ctx *ctx, const char *what, size_t done,
     size_t total);
+
+/*
+ * Roles and sessions (access.c). With security.require_login on, every
+ * tool acts as the logged-in staff member (or, for what cron runs, as
+ * security.system_actor) and refuses with 77 what the role may not do;
+ * the table of roles per tool and verb is in access.c. Off, nothing is
+ * refused, and a login still names the actor of the audit rows.
+ */
+#define RV_ROLE_ADMIN 0x1
+#define RV_ROLE_RECEPTION 0x2
+#define RV_ROLE_OPERATOR 0x4
+#define RV_ROLE_SYSTEM 0x8	/* no login, a verb cron runs */
+#define RV_ROLE_NOLOGIN 0x10	/* needs no login: staff login itself */
+#define RV_ROLE_FILES 0x20	/* files and the key file, not the database */
+void rv_access(struct rv_ctx *ctx);	/* once, by setup() */
+const char *rv_role_name(int role);
+/* Dies with 77 unless the role is one of roles (when checks are on). */
+void rv_need_role(struct rv_ctx *ctx, int roles, const char *what);
+/* An operator's own staff id: their agenda is all they see. 0 otherwise. */
+int64_t rv_own_staff(struct rv_ctx *ctx);
+/* Dies with 77 when an operator asks for another staff member's agenda. */
+void rv_need_own_staff(struct rv_ctx *ctx, int64_t staff_id);
+/* Health data: an admin; an operator with an appointment with the client
+ * today (local day, booked or done); nobody else. Always 1 when checks
+ * are off. rv_need_health dies with 77 (audited) instead of returning 0. */
+int rv_may_read_health(struct rv_ctx *ctx, int64_t client_id);
+void rv_need_health(struct rv_ctx *ctx, int64_t client_id);
+/* With security.require_reason on, dies with 64 unless --reason was given
+ * (ctx->who.reason): for reads of a full record, health data, exports. */
+void rv_need_reason(struct rv_ctx *ctx, const char *what);
+/* Where this user's session token for the database lives. */
+int rv_token_path(struct rv_ctx *ctx, char *buf, size_t n);
+/* A line from the terminal (prompted on stderr; without echo when secret)
+ * or from stdin when it is not a terminal; never argv. Free a secret with
+ * rv_free_secret, which wipes it. */
+char *rv_read_line(struct rv_ctx *ctx, const char *prompt, int secret);
+void rv_free_secret(char *s);
 
 #endif

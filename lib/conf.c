@@ -63,6 +63,15 @@ static const struct {
 	{ "google.retry_attempts", "5" },
 	{ "google.retry_base_ms", "500" },
 	{ "google.retry_max_ms", "30000" },
+	{ "security.require_login", "false" },
+	{ "security.require_reason", "false" },
+	{ "security.session_idle", "5m" },
+	{ "security.pbkdf2_iterations", "210000" },
+	{ "security.password_min", "10" },
+	{ "security.login_attempts", "5" },
+	{ "security.login_delay", "5s" },
+	{ "security.system_actor", "system" },
+	{ "backup.dir", "" },
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "riserva.h"
+#include "audit.h"
 #include "banned.h"
 
 int
@@ -181,8 +182,14 @@ db_begin(sqlite3 *db, struct rv_err *e)
 int
 db_commit(sqlite3 *db, struct rv_err *e)
 {
-	int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	int rc;
 
+	/* The audit rows of this transaction are sealed with it. */
+	if ((rc = audit_seal(db, e)) != 0) {
+		db_rollback(db);
+		return rc;
+	}
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		rc = db_fail(db, rc, e, "commit");
 		db_rollback(db);
@@ -363,5 +370,6 @@ db_close(sqlite3 *db)
 		return;
 	db_rollback(db);
 	cache_drop(db);
+	audit_forget(db);
 	sqlite3_close_v2(db);
 }

@@ -188,6 +188,83 @@ static const char m2[] =
     "  SELECT RAISE(ABORT, 'the consent ledger is append-only');"
     "END;";
 
+/* 5: accountability — staff credentials and sessions, the anchors that keep
+ * the audit chain verifiable after a purge, the data-breach register. */
+static const char m5[] =
+    /* One password per staff member: PBKDF2-SHA256 with its salt and the
+     * iteration count it was made with, so the count can be raised later.
+     * failed/failed_at pace and lock repeated wrong passwords. */
+    "CREATE TABLE staff_auth ("
+    "  staff_id INTEGER PRIMARY KEY REFERENCES staff (id) ON DELETE CASCADE,"
+    "  algo TEXT NOT NULL CHECK (algo = 'pbkdf2-sha256'),"
+    "  iterations INTEGER NOT NULL CHECK (iterations > 0),"
+    "  salt BLOB NOT NULL,"
+    "  hash BLOB NOT NULL,"
+    "  set_at INTEGER NOT NULL,"
+    "  failed INTEGER NOT NULL DEFAULT 0,"
+    "  failed_at INTEGER,"
+    "  locked INTEGER NOT NULL DEFAULT 0"
+    ");"
+
+    /* A login: only the SHA-256 of its token is kept here; the token
+     * itself is in a 0600 file of the user's runtime folder. */
+    "CREATE TABLE session ("
+    "  id INTEGER PRIMARY KEY,"
+    "  staff_id INTEGER NOT NULL REFERENCES staff (id) ON DELETE CASCADE,"
+    "  token_hash BLOB NOT NULL UNIQUE,"
+    "  started INTEGER NOT NULL,"
+    "  last_used INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX session_staff ON session (staff_id);"
+
+    /* Where the kept audit chain starts after a purge: the MAC the first
+     * kept row was chained to, itself under the audit key's MAC. */
+    "CREATE TABLE audit_anchor ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  first_id INTEGER NOT NULL,"
+    "  prev_mac BLOB NOT NULL,"
+    "  purged INTEGER NOT NULL,"
+    "  before INTEGER NOT NULL,"
+    "  mac BLOB NOT NULL"
+    ");"
+
+    /* The register of personal-data breaches (GDPR art. 33(5)): every
+     * one is kept, notified or not. Times are Unix seconds. */
+    "CREATE TABLE breach ("
+    "  id INTEGER PRIMARY KEY,"
+    "  detected INTEGER NOT NULL,"
+    "  description TEXT NOT NULL,"
+    "  categories TEXT,"
+    "  subjects INTEGER CHECK (subjects >= 0),"
+    "  risk TEXT NOT NULL DEFAULT 'low'"
+    "    CHECK (risk IN ('none', 'low', 'high')),"
+    "  containment TEXT,"
+    "  consequences TEXT,"
+    "  measures TEXT,"
+    "  authority_at INTEGER,"
+    "  authority_ref TEXT,"
+    "  late_reason TEXT,"
+    "  subjects_at INTEGER,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX breach_open ON breach (detected) WHERE authority_at IS NULL;"
+
+    /* The people a breach touched. Erasing a client sets client_id to
+     * NULL: the register keeps that someone was affected, not who. */
+    "CREATE TABLE breach_subject ("
+    "  id INTEGER PRIMARY KEY,"
+    "  breach_id INTEGER NOT NULL REFERENCES breach (id),"
+    "  client_id INTEGER REFERENCES client (id),"
+    "  linked INTEGER NOT NULL,"
+    "  notified INTEGER"
+    ");"
+    "CREATE UNIQUE INDEX breach_subject_client ON breach_subject "
+    "  (breach_id, client_id) WHERE client_id IS NOT NULL;"
+    "CREATE INDEX breach_subject_of ON breach_subject (client_id) "
+    "  WHERE client_id IS NOT NULL;";
+
 /*
  * 6: fiscal records under a legal hold, the register of data-subject
  * requests. Both outlive the client they are about: client_id has no
@@ -363,6 +440,7 @@ const struct db_migration db_migrations[] = {
 	{ 1, m1 },
 	{ 2, m2 },
 	{ 4, m4 },
+	{ 5, m5 },
 	{ 6, m6 },
 	{ 7, m7 },
 };

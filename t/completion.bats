@@ -172,6 +172,38 @@ Viso"
 	assert_output --partial -- --client
 }
 
+@test "audit, backup, gdpr-breach and staff's login verbs complete" {
+	rv_centre
+	run complete_line "audit "
+	assert_output "list
+verify
+purge
+anchors"
+	run complete_line "audit list --client an"
+	assert_output anna@example.com
+	run complete_line "backup prune --"
+	assert_output --partial -- --dry-run
+	run complete_line "gdpr-breach open --risk "
+	assert_output "none
+low
+high"
+	run complete_line "gdpr-breach link 1 ma"
+	assert_output mario@example.com
+	run complete_line "gdpr-breach notify"
+	assert_output notify-authority
+	run complete_line "staff passwd gi"
+	assert_output giulia@example.com
+	run zcomplete_line "gdpr-breach open --risk "
+	assert_output "high
+low
+none"
+	run zcomplete_line "staff lo"
+	assert_output "login
+logout"
+	run zcomplete_line "audit list --client ma"
+	assert_output mario@example.com
+}
+
 @test "gdpr-request: verbs, kinds, outcomes and clients complete" {
 	rv_centre
 	run complete_line "gdpr-request ch"

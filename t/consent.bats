@@ -321,7 +321,8 @@ reminders|withdraw"
 	consent grant 1 marketing reminders >/dev/null
 	run --separate-stderr consent token mario@example.com marketing
 	assert_success
-	[ "$stderr" = "consent: created a new key in $RISERVA_KEY: back it up now, apart from the database; without it the encrypted data cannot be read" ]
+	# The key was made before, with the first audited change.
+	[ "$stderr" = "" ]
 	token=$output
 	[[ $token =~ ^u1\.1\.marketing\.[A-Za-z0-9_-]{22}$ ]]
 	# The same client and purpose always give the same token.
@@ -389,7 +390,6 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	run consent token 1 health
 	assert_failure 64
 	assert_output "consent: unsubscribe tokens are for reminders and marketing; health consent is withdrawn with 'consent withdraw'"
-	assert_file_not_exists "$RISERVA_KEY"
 	consent grant 2 marketing >/dev/null
 	token=$(consent token 2 marketing 2>/dev/null)
 	rv_sql "DELETE FROM consent WHERE client_id = 2; DELETE FROM client WHERE id = 2"

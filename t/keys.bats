@@ -13,15 +13,23 @@ sealed() {
 	printf 'Allergia al lattice\n' | client health 1 --set 2>/dev/null
 }
 
-@test "the key is made on first need: 0600, 64 hex digits, a warning once" {
-	rv_centre
-	consent grant 1 health >/dev/null
+# The audit trail is chained under a key from the key file, so the first
+# change is the first need (the helper makes a key ahead for the others).
+@test "the key is made by the first change: 0600, 64 hex digits, a warning once" {
+	rm -f "$RISERVA_KEY"
+	run client list
+	assert_failure 1	# nothing to list; and a read needs no key
 	assert_file_not_exists "$RISERVA_KEY"
-	run --separate-stderr bash -c "printf 'x\n' | client health 1 --set"
+	run --separate-stderr staff add --name Giulia --email giulia@example.com
 	assert_success
-	[ "$stderr" = "client: created a new key in $RISERVA_KEY: back it up now, apart from the database; without it the encrypted data cannot be read" ]
+	[ "$stderr" = "staff: created a new key in $RISERVA_KEY: back it up now, apart from the database; without it the encrypted data cannot be read nor the audit trail verified" ]
 	[ "$(stat -c %a "$RISERVA_KEY")" = 600 ]
 	grep -Eqx '[0-9a-f]{64}' "$RISERVA_KEY"
+	run --separate-stderr client add --name Mario --surname Rossi \
+		--email mario@example.com --phone 123456
+	assert_success
+	[ "$stderr" = "" ]
+	consent grant 1 health >/dev/null
 	run --separate-stderr bash -c "printf 'y\n' | client health 1 --set"
 	assert_success
 	[ "$stderr" = "" ]
@@ -33,11 +41,9 @@ sealed() {
 
 @test "the default key file lives under XDG_CONFIG_HOME, in a 0700 folder" {
 	unset RISERVA_KEY
-	rv_centre
-	consent grant 1 marketing >/dev/null
-	run --separate-stderr consent token 1 marketing
+	run --separate-stderr staff add --name Giulia --email giulia@example.com
 	assert_success
-	[ "$stderr" = "consent: created a new key in $XDG_CONFIG_HOME/riserva/key: back it up now, apart from the database; without it the encrypted data cannot be read" ]
+	[ "$stderr" = "staff: created a new key in $XDG_CONFIG_HOME/riserva/key: back it up now, apart from the database; without it the encrypted data cannot be read nor the audit trail verified" ]
 	[ "$(stat -c %a "$XDG_CONFIG_HOME/riserva/key")" = 600 ]
 	[ "$(stat -c %a "$XDG_CONFIG_HOME/riserva")" = 700 ]
 }
@@ -121,7 +127,8 @@ sealed() {
 }
 
 @test "an unsubscribe token when the database never made a key is simply invalid" {
-	rv_centre
+	# Nothing was ever changed here, so no key was ever needed.
+	rm -f "$RISERVA_KEY"
 	run consent unsubscribe u1.1.marketing.AAAAAAAAAAAAAAAAAAAAAA
 	assert_failure 77
 	assert_output "consent: not a valid unsubscribe token: no token was ever made here"
