@@ -2,9 +2,11 @@
  * restore. */
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "backup.h"
+#include "erase.h"
 #include "banned.h"
 
 static const char usage_str[] =
@@ -135,12 +137,39 @@ backup_check(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish(ctx);
 }
 
+/* The erasure journal of the database being restored: erase.journal, or
+ * the file beside the live database (not beside the new file). */
+static void
+journal_of(struct rv_ctx *ctx, char *buf, size_t n)
+{
+	char live[PATH_MAX];
+
+	rv_check(ctx, db_default_path(live, sizeof(live), &ctx->err));
+	rv_check(ctx, erase_journal_path(ctx->conf, live, buf, n, &ctx->err));
+}
+
+/* Whether the centre erases clients at all: then a missing journal file
+ * is worth a word. */
+static int
+erased_before(const char *path)
+{
+	sqlite3 *db = NULL;
+	int64_t n = 0;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK)
+		db_int(db, "SELECT count(*) FROM erasure", 0, &n, NULL, NULL);
+	sqlite3_close(db);
+	return n > 0;
+}
+
 static int
 backup_back(struct rv_ctx *ctx, int argc, char **argv)
 {
-	char target[PATH_MAX];
+	char target[PATH_MAX], journal[PATH_MAX];
+	struct erase_reerase ra = { &ctx->who, NULL, journal };
+	struct backup_restore_opts o = { erase_reerase, &ra };
 	json_t *rec;
-	int unreplayed;
 
 	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
 		rv_usage(ctx);
@@ -152,16 +181,19 @@ backup_back(struct rv_ctx *ctx, int argc, char **argv)
 	else
 		rv_check(ctx, db_default_path(target, sizeof(target),
 		    &ctx->err));
-	rv_check(ctx, backup_restore(argv[optind], target, &ctx->who, NULL,
+	journal_of(ctx, journal, sizeof(journal));
+	ra.conf = ctx->conf;
+	/* Erasures made after the backup are made again in the new file
+	 * before it gets its name. */
+	rv_check(ctx, backup_restore(argv[optind], target, &ctx->who, &o,
 	    &rec, &ctx->err));
-	unreplayed = json_is_null(json_object_get(rec, "reerased")) &&
-	    json_is_true(json_object_get(rec, "erasure_journal"));
 	rv_out_begin(ctx, backup_cols, 1);
 	rv_emit(ctx, rec);
-	if (unreplayed)
-		rv_warn(ctx, "this riserva does not replay the erasure "
-		    "journal: erasures made after the backup were not made "
-		    "again in %s", target);
+	if (access(journal, F_OK) != 0 && erased_before(target))
+		rv_warn(ctx, "no erasure journal at %s: erasures made after "
+		    "the backup were not made again in %s (set erase.journal, "
+		    "then run 'gdpr-erase --replay --db %s')", journal, target,
+		    target);
 	return rv_finish(ctx);
 }
 

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "export.h"
+#include "health.h"
 #include "banned.h"
 
 static const char usage_str[] =
@@ -27,7 +28,7 @@ main(int argc, char *argv[])
 	struct rv_ctx *ctx = rv_start("gdpr-export", usage_str, &none, &rest);
 	struct rv_ids ids = { 0 };
 	const char *dir = NULL;
-	int opt, portable = 0, csv, rc;
+	int opt, portable = 0, csv, health, rc;
 	json_t *doc;
 	size_t i;
 
@@ -56,6 +57,11 @@ main(int argc, char *argv[])
 		    "trail");
 	rv_client_ids(ctx, argc - optind, argv + optind, &ids);
 	for (i = 0; i < ids.n; i++) {
+		/* Health data goes out only to whom may read it (77). */
+		rv_check(ctx, health_exists(rv_db(ctx), ids.v[i], &health,
+		    &ctx->err));
+		if (health)
+			rv_need_health(ctx, ids.v[i]);
 		/* Each export is on the record before it leaves. */
 		rv_begin(ctx);
 		rv_check(ctx, export_client(rv_db(ctx), &ctx->who, ctx->conf,

@@ -267,8 +267,8 @@ user_version(sqlite3 *db, int64_t *v, struct rv_err *e)
 }
 
 /* Applies every migration newer than the file, all in one transaction. */
-static int
-migrate(sqlite3 *db, struct rv_err *e)
+int
+db_migrate(sqlite3 *db, struct rv_err *e)
 {
 	int64_t v;
 	int latest = db_migrations[db_nmigrations - 1].version;
@@ -352,7 +352,7 @@ db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e)
 		    (rc = db_exec(db, "PRAGMA journal_mode = WAL", e)) != 0)
 			goto named;
 	}
-	if ((rc = migrate(db, e)) != 0)
+	if ((rc = db_migrate(db, e)) != 0)
 		goto named;
 	*out = db;
 	return 0;

@@ -22,7 +22,7 @@ enum {
 	S_SET_CLEAR, S_SET_ADD, S_AHEAD, S_EVENT, S_GOOGLE, S_GOOGLE_OUTBOX,
 	S_APPT, S_CONSENT,
 	S_HEALTH, S_FISCAL_EXPIRED, S_FISCAL_KEPT, S_FISCAL_UNLINK,
-	S_REQ_ERASURE, S_REQ_OPEN, S_REQ_UNLINK, S_JOURNAL_ADD,
+	S_REQ_ERASURE, S_REQ_OPEN, S_REQ_UNLINK, S_BREACH, S_JOURNAL_ADD,
 	S_JOURNAL_GET, S_CLIENT, S_AUDIT_COUNT, S_STAT4, S_MAX
 };
 
@@ -322,6 +322,17 @@ out:
 	return rc;
 }
 
+static int
+erase_breach(struct erase_run *r, const struct rv_who *w,
+    struct erase_tally *t, size_t i, struct rv_err *e)
+{
+	static const char sql[] =
+	    "UPDATE breach_subject SET client_id = NULL WHERE client_id " IN_SET;
+
+	(void)w;
+	return run_change(r, S_BREACH, sql, 0, &t->rows[i], e);
+}
+
 static void
 journal_add(struct erase_tally *t, const struct erase_journal_entry *j)
 {
@@ -423,6 +434,9 @@ const struct erase_rule erase_rules[] = {
 	  "the register keeps each request's kind, dates and answer, without "
 	  "whose it was; an open erasure request is closed as done", NULL,
 	  erase_requests },
+	{ "breach_subject", ERASE_BLANK, "breach register", "client_id",
+	  "the register keeps that someone was affected by a breach, and "
+	  "when they were told, not who", NULL, erase_breach },
 	{ "erasure", ERASE_KEEP, "erasure journal", NULL,
 	  "the client's id and the times it was created and erased, so that "
 	  "restoring an older backup erases them again",
@@ -455,6 +469,14 @@ const struct erase_rule erase_rules[] = {
 	  "the archive of privacy-policy versions", NULL, NULL },
 	{ "gcal_account", ERASE_NONE, NULL, NULL,
 	  "the operators' connected Google accounts", NULL, NULL },
+	{ "staff_auth", ERASE_NONE, NULL, NULL,
+	  "staff passwords, as salted hashes", NULL, NULL },
+	{ "session", ERASE_NONE, NULL, NULL, "staff logins", NULL, NULL },
+	{ "audit_anchor", ERASE_NONE, NULL, NULL,
+	  "where the audit chain starts after a purge", NULL, NULL },
+	{ "breach", ERASE_NONE, NULL, NULL,
+	  "the register of data breaches (who was affected is in "
+	  "breach_subject)", NULL, NULL },
 };
 const size_t erase_nrules = sizeof(erase_rules) / sizeof(erase_rules[0]);
 
@@ -1080,4 +1102,43 @@ erase_replay(struct erase_run *r, const struct rv_who *w, const char *path,
 		return rv_prefix(e, "%s: ", path);
 	*replayed = p.n;
 	return 0;
+}
+
+static int
+reerased(json_t *receipt, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:O, s:O}", "client_id",
+	    json_object_get(receipt, "client_id"), "summary",
+	    json_object_get(receipt, "summary")));
+	json_decref(receipt);
+	return 0;
+}
+
+int
+erase_reerase(sqlite3 *db, int64_t since, json_t *report, void *arg,
+    struct rv_err *e)
+{
+	const struct erase_reerase *a = arg;
+	struct erase_run *r;
+	size_t n = 0;
+	int rc;
+
+	(void)since;
+	if ((rc = db_exec(db, "PRAGMA foreign_keys = ON;"
+	    "PRAGMA secure_delete = ON", e)) != 0 ||
+	    (rc = db_migrate(db, e)) != 0 ||
+	    (rc = erase_open(db, a->conf, &r, e)) != 0)
+		return rc;
+	if ((rc = db_begin(db, e)) == 0) {
+		rc = erase_replay(r, a->w, a->journal, 0, 0, reerased, report,
+		    &n, e);
+		if (rc == 0)
+			rc = db_commit(db, e);
+		else
+			db_rollback(db);
+	}
+	erase_close(r);
+	if (rc == 0 && n > 0)
+		rc = db_checkpoint(db, e);
+	return rc;
 }

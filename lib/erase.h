@@ -126,6 +126,22 @@ int erase_replay(struct erase_run *r, const struct rv_who *w,
     int (*fn)(json_t *receipt, void *arg), void *arg, size_t *replayed,
     struct rv_err *e);
 
+/*
+ * backup_restore()'s reerase step (lib/backup.h): in the restored database,
+ * opened as a plain file, turns secure_delete and foreign keys on, brings
+ * the schema up to date, and replays the whole journal file (every entry:
+ * the creation times tell who is the same client, and an erasure made
+ * while the backup was being taken is not missed), in one transaction.
+ * report gets {"client_id", "summary"} for each client erased again.
+ */
+struct erase_reerase {
+	const struct rv_who *w;
+	const struct rv_conf *conf;
+	const char *journal;
+};
+int erase_reerase(sqlite3 *db, int64_t since, json_t *report, void *arg,
+    struct rv_err *e);
+
 /* A fiscal record past its legal hold, deleted with its audit row
  * (fiscal.expire); EX_REFUSED while the hold stands on the real clock. */
 int fiscal_expire(sqlite3 *db, const struct rv_who *w, int64_t id,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "erase.h"
 #include "health.h"
 #include "purge.h"
@@ -402,24 +403,52 @@ purge_fiscal(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 
 /* ---- audit ---- */
 
+/*
+ * The trail is a chain of MACs: only audit_purge may shorten it, behind a
+ * signed anchor, after checking the whole chain (one transaction: the
+ * rows before the cutoff go at once). A broken trail is evidence and is
+ * never purged: EX_REFUSED.
+ */
 static int
 purge_audit(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 {
+	json_t *anchor = NULL;
+	char reason[96];
+	int64_t before;
 	long months;
 	int rc;
 
 	if ((rc = conf_int(conf, "retention.audit_months", 1, 1200, &months,
 	    e)) != 0)
 		return rc;
+	before = audit_months_before(c->o->now, months);
 	c->rec = summary("audit", "retention.audit_months", months,
-	    "when the entry was written", tm_add_months(c->o->now, -months),
+	    "when the entry was written (from the start of that day)", before,
 	    c->o->dry_run);
-	/* The trail is a MAC chain: only its own purge may cut it. */
-	json_object_set_new(c->rec, "status", json_string("not_available"));
-	json_object_set_new(c->rec, "note", json_string("this riserva has "
-	    "no purge of the audit chain: audit entries are kept"));
-	json_object_set_new(c->rec, "complete", json_true());
-	return 0;
+	snprintf(reason, sizeof(reason), "retention: %ld months "
+	    "(retention.audit_months)", months);
+	c->w.reason = reason;
+	if ((rc = db_begin(c->db, e)) == 0) {
+		rc = audit_purge(c->db, &c->w, before, c->o->dry_run, &anchor,
+		    e);
+		if (rc != 0 || c->o->dry_run)
+			db_rollback(c->db);
+		else
+			rc = db_commit(c->db, e);
+	}
+	if (rc == 0 && anchor != NULL) {
+		json_object_set_new(c->rec, "count", json_integer(
+		    json_integer_value(json_object_get(anchor, "purged"))));
+		json_object_set(c->rec, "anchor", json_object_get(anchor,
+		    "id"));
+	}
+	json_decref(anchor);
+	if (rc == EX_REFUSED) {
+		json_object_set_new(c->rec, "status", json_string("refused"));
+		json_object_set_new(c->rec, "note", json_string(e->msg));
+	}
+	json_object_set_new(c->rec, "complete", json_boolean(rc == 0));
+	return rc;
 }
 
 int

@@ -137,6 +137,8 @@ extern const char *const tm_day_names[8];	/* [1] = "mon" */
 
 int db_default_path(char *buf, size_t n, struct rv_err *e);
 int db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e);
+/* Applies the migrations a file opened otherwise (a restore) lacks. */
+int db_migrate(sqlite3 *db, struct rv_err *e);
 void db_close(sqlite3 *db);
 int db_begin(sqlite3 *db, struct rv_err *e);	/* BEGIN IMMEDIATE */
 int db_commit(sqlite3 *db, struct rv_err *e);

@@ -54,7 +54,7 @@ for i in range(12000):
 	assert_success
 	[ "$(rv_json '["type"]')" = restore ]
 	[ "$(rv_json '["path"]')" = "$BATS_TEST_TMPDIR/new.db" ]
-	[ "$(rv_json '["reerased"]')" = null ]
+	[ "$(rv_json '["reerased"]')" = '[]' ]
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new.db")" = 600 ]
 	for q in "SELECT group_concat(email) FROM client" \
 	    "SELECT group_concat(start) FROM appointment" \

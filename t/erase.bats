@@ -203,7 +203,7 @@ for line in sys.stdin:
 	run of "$r" '["requests_open"]'
 	assert_output '[2]'
 	run of "$r" '["counts"]'
-	assert_output '{"event": 0, "gcal_link": 0, "gcal_outbox": 0, "appointment": 2, "consent": 2, "client_health": 1, "fiscal": 1, "request": 2, "erasure": 1, "client": 1, "audit": 15}'
+	assert_output '{"event": 0, "gcal_link": 0, "gcal_outbox": 0, "appointment": 2, "consent": 2, "client_health": 1, "fiscal": 1, "request": 2, "breach_subject": 0, "erasure": 1, "client": 1, "audit": 15}'
 }
 
 @test "what stays: anonymized appointments, the consent proof, the register, the receipt" {
@@ -237,7 +237,7 @@ NULL|reminders|grant|1|in-person|NULL|NULL"
 	assert_output "appointment.cancel|1|appointment 2|status,cancel_reason|art. 17 request 1
 health.erase|1|client 1|health|art. 17 request 1
 request.close|1|request 1|closed,outcome,close_reason|art. 17 request 1
-client.erase|1|client 1|event,gcal_link,gcal_outbox,appointment.client_id,appointment.notes,appointment.cancel_reason,consent.client_id,consent.evidence,consent.ip,client_health,fiscal.client_id,request.client_id,request.notes,name,surname,email,phone,birth,locale,notes,restricted_reason|art. 17 request 1"
+client.erase|1|client 1|event,gcal_link,gcal_outbox,appointment.client_id,appointment.notes,appointment.cancel_reason,consent.client_id,consent.evidence,consent.ip,client_health,fiscal.client_id,request.client_id,request.notes,breach_subject.client_id,name,surname,email,phone,birth,locale,notes,restricted_reason|art. 17 request 1"
 	# Anna is untouched.
 	[ "$(rv_sql "SELECT email FROM client")" = anna@example.com ]
 }
@@ -358,6 +358,54 @@ gdpr-erase: no client to erase" ]
 	assert_success
 	assert_output ""
 	[ "$stderr" = "gdpr-erase: nothing to replay: no client the journal names is in this database" ]
+}
+
+@test "backup restore erases again the clients erased after the backup" {
+	rv_centre
+	client add --name Luca --surname Verdi --email luca@example.com \
+		--phone 3330001111 >/dev/null
+	gdpr-erase 3 --reason 'art. 17' >/dev/null
+	backup create --output "$BATS_TEST_TMPDIR/bk" >/dev/null
+	RISERVA_NOW=2026-12-01T08:00:00+01:00 gdpr-erase anna@example.com \
+		--reason 'art. 17' >/dev/null
+	run --separate-stderr backup restore "$BATS_TEST_TMPDIR"/bk/*.rvbak \
+		--db "$BATS_TEST_TMPDIR/restored.db"
+	assert_success
+	[ "$stderr" = "" ]
+	run rv_json '["reerased"]'
+	assert_output '[{"client_id": 2, "summary": "deleted 1 identity; kept 1 erasure journal, 2 audit trail until 2027-11-30"}]'
+	new="$BATS_TEST_TMPDIR/restored.db"
+	run sqlite3 "$new" "SELECT group_concat(email) FROM client"
+	assert_output mario@example.com
+	run sqlite3 "$new" "SELECT group_concat(client_id) FROM
+	    (SELECT client_id FROM erasure ORDER BY id)"
+	assert_output 3,2
+	for f in "$new" "$new-wal"; do
+		[ ! -e "$f" ] || [ "$(text_in "$f" anna@example.com)" = no ]
+	done
+	run audit verify --db "$new"
+	assert_success
+	# Without the journal file, a restore says what it could not do.
+	mv "$BATS_TEST_TMPDIR/erasures.jsonl" "$BATS_TEST_TMPDIR/away"
+	run --separate-stderr backup restore "$BATS_TEST_TMPDIR"/bk/*.rvbak \
+		--db "$BATS_TEST_TMPDIR/again.db"
+	assert_success
+	[ "$stderr" = "backup: no erasure journal at $BATS_TEST_TMPDIR/erasures.jsonl: erasures made after the backup were not made again in $BATS_TEST_TMPDIR/again.db (set erase.journal, then run 'gdpr-erase --replay --db $BATS_TEST_TMPDIR/again.db')" ]
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/again.db" "SELECT count(*) FROM client")" = 2 ]
+}
+
+@test "the breach register keeps that someone was affected, not who" {
+	rv_centre
+	gdpr-breach open --detected '2026-11-29 10:00' \
+		--description 'Laptop stolen' >/dev/null
+	gdpr-breach link 1 1 2 >/dev/null
+	run gdpr-erase 1 --reason 'art. 17'
+	assert_success
+	run rv_json '["anonymized"][0]["category"]'
+	assert_output "breach register"
+	run rv_sql "SELECT quote(client_id) FROM breach_subject ORDER BY id"
+	assert_output "NULL
+2"
 }
 
 @test "rules and replay take no clients; a replay's journal must be readable" {

@@ -176,14 +176,6 @@ $((id - 1))|health.read|1|client 1|health|art. 15 request 1"
 	refute_output --partial S3cret
 	run ev "$output" '[r["name"] for r in v["header"]["recipients"]]'
 	assert_output '["mail.aurora.example:465"]'
-	# A client without health data is exported without the key file.
-	mv "$RISERVA_KEY" "$BATS_TEST_TMPDIR/key.away"
-	run gdpr-export 2 --reason 'art. 15'
-	assert_success
-	run rv_json '["health"]'
-	assert_output '[]'
-	run gdpr-export 1 --reason 'art. 15'
-	assert_failure 78
 }
 
 @test "--portable: what the client provided, and the schema knows it" {
@@ -279,6 +271,36 @@ requests.csv"
 	assert_output '"art. 18(1)(a)"'
 	run gdpr-export nobody@example.com --reason x
 	assert_failure 66
+}
+
+@test "with logins on, health data goes out only to an admin" {
+	rv_centre
+	staff add --name Boss --email boss@example.com --role admin >/dev/null
+	staff add --name Desk --email desk@example.com --role reception \
+		>/dev/null
+	for who in boss desk; do
+		printf 'secret-%s\n' "$who" |
+			RISERVA_SECURITY_PBKDF2_ITERATIONS=1000 \
+			staff passwd "$who@example.com" >/dev/null
+	done
+	consent grant 1 health >/dev/null
+	printf '%s\n' "$HEALTH" | client health 1 --set
+	export RISERVA_SECURITY_REQUIRE_LOGIN=true
+	printf 'secret-desk\n' | staff login desk@example.com >/dev/null
+	run gdpr-export 2 --reason 'art. 15'
+	assert_success
+	run gdpr-export 1 --reason 'art. 15'
+	assert_failure 77
+	assert_output "gdpr-export: desk@example.com (reception) may not see the health data of client 1: only an admin, or an operator who has an appointment with them today"
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'client.export' AND client_id = 1")" = 0 ]
+	printf 'secret-boss\n' | staff login boss@example.com >/dev/null
+	run gdpr-export 1 --reason 'art. 15'
+	assert_success
+	d=$output
+	run of "$d" '["health"][0]["text"]'
+	assert_output "$HEALTH"
+	run of "$d" '["audit"][-1]["actor"]'
+	assert_output boss@example.com
 }
 
 @test "on a terminal, the document indented" {

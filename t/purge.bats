@@ -154,7 +154,9 @@ three_clients() {
 	run summary clients '[v["count"], v["details"]["appointment"], v["details"]["consent"], v["dry_run"]]'
 	assert_output '[2, 1, 1, true]'
 	run gdpr-purge --now '2028-12-05 00:00'
-	[ "${dry//\"dry_run\":true/\"dry_run\":false}" = "$output" ]
+	dry=${dry//\"dry_run\":true/\"dry_run\":false}
+	# The audit purge's anchor gets its id only when it is written.
+	[ "${dry/\"anchor\":null/\"anchor\":1}" = "$output" ]
 }
 
 @test "idempotent, in batches of any size" {
@@ -200,13 +202,38 @@ three_clients() {
 	assert_output 2
 }
 
-@test "audit entries are kept until the audit chain has its own purge" {
+@test "audit entries past retention.audit_months go, behind an anchor" {
 	rv_centre
-	run gdpr-purge --now '2030-01-01 00:00'
+	n=$(rv_sql 'SELECT count(*) FROM audit')
+	[ "$n" -gt 5 ]
+	run gdpr-purge --now '2027-11-30 00:00'
 	assert_success
-	run summary audit '[v["status"], v["count"], v["note"]]'
-	assert_output '["not_available", 0, "this riserva has no purge of the audit chain: audit entries are kept"]'
-	[ "$(rv_sql 'SELECT count(*) FROM audit')" -gt 0 ]
+	run summary audit '[v["count"], v["cutoff"]]'
+	assert_output '[0, "2026-11-30T00:00:00+01:00"]'
+	run gdpr-purge --now '2027-12-01 00:00' --dry-run
+	run summary audit '[v["count"], v["anchor"], v["status"]]'
+	assert_output "[$n, null, \"done\"]"
+	[ "$(rv_sql 'SELECT count(*) FROM audit_anchor')" = 0 ]
+	run gdpr-purge --now '2027-12-01 00:00'
+	run summary audit '[v["count"], v["anchor"]]'
+	assert_output "[$n, 1]"
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE at < $(date -d 2027-01-01 +%s)")" = 0 ]
+	run rv_sql "SELECT action, reason FROM audit WHERE action = 'audit.purge'"
+	assert_output "audit.purge|retention: 12 months (retention.audit_months)"
+	# The chain still verifies from its anchor.
+	run audit verify
+	assert_success
+}
+
+@test "a broken audit trail is never purged: exit 1, the evidence kept" {
+	rv_centre
+	rv_sql "UPDATE audit SET fields = 'tampered' WHERE id = 2"
+	run --separate-stderr gdpr-purge --now '2027-12-01 00:00'
+	assert_failure 1
+	run summary audit '[v["status"], v["complete"]]'
+	assert_output '["refused", false]'
+	[ "$(rv_sql 'SELECT count(*) FROM audit_anchor')" = 0 ]
+	[[ $stderr == "gdpr-purge: the audit trail is broken at row 2 "* ]]
 }
 
 @test "one summary per category, and a progress line on a terminal" {
