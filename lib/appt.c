@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "riserva.h"
+#include "outbox.h"
 #include "banned.h"
 
 /* No appointment spans more than a day (a CHECK in the schema): the
@@ -412,7 +413,10 @@ appt_changed(sqlite3 *db, const struct rv_who *w, int64_t id,
     struct rv_err *e)
 {
 	char ref[40];
+	int rc;
 
+	if ((rc = outbox_appointment(db, w, id, action, e)) != 0)
+		return rc;
 	snprintf(ref, sizeof(ref), "appointment %lld", (long long)id);
 	return audit_append(db, w, action, client_id, ref, fields, e);
 }

@@ -150,7 +150,47 @@ static const char m1[] =
     "CREATE INDEX audit_client ON audit (client_id) WHERE client_id IS NOT NULL;"
     "CREATE INDEX audit_at ON audit (at);";
 
+/* 3: the message outbox and log: confirmations, change and cancel notices,
+ * reminders (one per appointment version and lead), legal notices (one per
+ * client, kind and ref). next_at is when a queued message is due or when a
+ * claim on a message being sent lapses; claim names the process sending it.
+ * client_id is set to NULL when a client row goes (an erasure). */
+static const char m3[] =
+    "CREATE TABLE message ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('confirmation', 'change',"
+    "    'cancellation', 'reminder', 'policy', 'breach', 'marketing')),"
+    "  client_id INTEGER REFERENCES client (id) ON DELETE SET NULL,"
+    "  appointment_id INTEGER REFERENCES appointment (id) ON DELETE CASCADE,"
+    "  version INTEGER,"
+    "  lead INTEGER NOT NULL DEFAULT 0,"
+    "  ref TEXT NOT NULL DEFAULT '',"
+    "  data TEXT,"
+    "  recipient TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued',"
+    "    'sending', 'sent', 'failed', 'skipped')),"
+    "  reason TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL,"
+    "  claim TEXT,"
+    "  message_id TEXT,"
+    "  provider_id TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  sent INTEGER,"
+    "  CHECK ((appointment_id IS NULL) = (version IS NULL))"
+    ");"
+    "CREATE UNIQUE INDEX message_appointment"
+    "  ON message (appointment_id, kind, version, lead)"
+    "  WHERE appointment_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX message_notice ON message (client_id, kind, ref)"
+    "  WHERE appointment_id IS NULL;"
+    "CREATE INDEX message_due ON message (next_at)"
+    "  WHERE status IN ('queued', 'sending');"
+    "CREATE INDEX message_client ON message (client_id);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, m1 },
+	{ 3, m3 },
 };
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);
