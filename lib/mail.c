@@ -287,7 +287,12 @@ hdr_encoded(struct hdr *h, const char *s)
 	size_t n;
 
 	while (*p) {
-		n = 0;
+		/* The word that fits the rest of this line, else a fold and
+		 * a whole line's worth. */
+		size_t lim = h->col + 1 + 24 <= 76 ? 76 - h->col - 1 : 75;
+
+		if (lim > 75)
+			lim = 75;
 		memcpy(word, "=?UTF-8?Q?", 10);
 		n = 10;
 		while (*p) {
@@ -297,7 +302,7 @@ hdr_encoded(struct hdr *h, const char *s)
 				need += (isalnum(p[i]) || p[i] == ' ' ||
 				    strchr("!*+-/", p[i]) != NULL) &&
 				    p[i] < 0x80 ? 1 : 3;
-			if (n + need + 2 > 75)
+			if (n + need + 2 > lim)
 				break;
 			for (i = 0; i < k && *p; i++, p++) {
 				if (*p == ' ') {
@@ -900,10 +905,14 @@ mail_open(sqlite3 *db, const struct rv_conf *conf, struct mail_ctx **out,
 	if (mc->from.name[0] == '\0')
 		snprintf(mc->from.name, sizeof(mc->from.name), "%s",
 		    conf_get(conf, "clinic.name"));
-	if (reply != NULL && *reply != '\0' &&
-	    (rc = mail_parse_addr(reply, &mc->reply_to, e)) != 0) {
-		rv_prefix(e, "config clinic.email: ");
-		goto fail;
+	if (reply != NULL && *reply != '\0') {
+		if ((rc = mail_parse_addr(reply, &mc->reply_to, e)) != 0) {
+			rv_prefix(e, "config clinic.email: ");
+			goto fail;
+		}
+		if (mc->reply_to.name[0] == '\0')
+			snprintf(mc->reply_to.name, sizeof(mc->reply_to.name),
+			    "%s", mc->from.name);
 	}
 	override_dir(mc->dirs[0], sizeof(mc->dirs[0]));
 	if ((rc = shipped_dir(conf, mc->dirs[1], sizeof(mc->dirs[1]), e)) != 0)
