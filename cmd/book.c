@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fiscal.h"
 #include "banned.h"
 
 static const char usage_str[] =
@@ -9,6 +10,10 @@ static const char usage_str[] =
     "[--notes T]\n"
     "       book move ID --at TIME [--staff P] [--reason T]\n"
     "       book cancel ID [--reason T]\n"
+    "       book done ID [--paid EUR --method cash|card|transfer "
+    "[--tax-code CF]]\n"
+    "       book receipt NUMBER\n"
+    "       book receipts [--year YYYY] [--client C] [--from T] [--to T]\n"
     "       book show ID\n"
     "       book list [--from T] [--to T] [--before T] [--date DATE]\n"
     "                 [--client C] [--staff P] [--status S]\n"
@@ -18,7 +23,8 @@ static const char usage_str[] =
     "       book blocks [--staff P] [--from T] [--to T]\n";
 
 enum { O_CLIENT = 0x200, O_SERVICE, O_STAFF, O_AT, O_NOTES, O_REASON,
-	O_FROM, O_TO, O_BEFORE, O_DATE, O_STATUS, O_DAYS, O_TITLE };
+	O_FROM, O_TO, O_BEFORE, O_DATE, O_STATUS, O_DAYS, O_TITLE,
+	O_PAID, O_METHOD, O_TAX_CODE, O_YEAR };
 
 static void
 print_appt(struct rv_ctx *ctx, int64_t id)
@@ -209,7 +215,7 @@ book_ls(struct rv_ctx *ctx, int argc, char **argv)
 		f.staff_id = rv_staff(ctx, staff);
 	rv_out_begin(ctx, appt_cols, 0);
 	rv_check(ctx, appt_list(rv_db(ctx), &f, rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -255,7 +261,7 @@ book_slots(struct rv_ctx *ctx, int argc, char **argv)
 		r.staff_id = rv_staff(ctx, staff);
 	rv_out_begin(ctx, slot_cols, 0);
 	rv_check(ctx, appt_slots(rv_db(ctx), &r, rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -303,7 +309,7 @@ book_block(struct rv_ctx *ctx, int argc, char **argv)
 	rv_begin(ctx);
 	rv_check(ctx, block_add(rv_db(ctx), &ctx->who, staff_id, start, end,
 	    title, &id, &ctx->err));
-	rv_check(ctx, appt_overlapping(rv_db(ctx), staff_id, start, end,
+	rv_check(ctx, appt_overlapping(rv_db(ctx), staff_id, start, end, 1,
 	    warn_appt, ctx, &ctx->err));
 	rv_commit(ctx);
 	rv_check(ctx, event_get(rv_db(ctx), id, &rec, &ctx->err));
@@ -364,7 +370,133 @@ book_blocks(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, event_cols, 0);
 	rv_check(ctx, event_list(rv_db(ctx), staff_id, start, end, rv_emit_cb,
 	    ctx, &ctx->err));
+	return rv_finish_list(ctx);
+}
+
+/* Carried out, and when paid, its receipt (lib/fiscal.c). */
+static int
+book_done(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "paid", required_argument, NULL, O_PAID },
+		{ "method", required_argument, NULL, O_METHOD },
+		{ "tax-code", required_argument, NULL, O_TAX_CODE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fiscal_req r = { 0 };
+	const char *paid = NULL;
+	char cf[17];
+	json_t *rec, *fr;
+	int64_t fid;
+	long years;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_PAID: paid = optarg; break;
+		case O_METHOD: r.method = optarg; break;
+		case O_TAX_CODE: r.tax_code = optarg; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	if (paid == NULL && (r.method != NULL || r.tax_code != NULL))
+		rv_die(ctx, EX_USAGE, "--method and --tax-code go with --paid");
+	if (paid != NULL && r.method == NULL)
+		rv_die(ctx, EX_USAGE, "--paid needs --method cash, card or "
+		    "transfer");
+	if (r.method != NULL && strcmp(r.method, "cash") != 0 &&
+	    strcmp(r.method, "card") != 0 && strcmp(r.method, "transfer") != 0)
+		rv_die(ctx, EX_USAGE, "bad method '%s': cash, card or transfer",
+		    r.method);
+	r.appointment_id = rv_id(ctx, "appointment", argv[optind]);
+	if (paid != NULL) {
+		rv_check(ctx, parse_money(paid, &r.amount, &ctx->err));
+		if (r.amount == 0)
+			rv_die(ctx, EX_DATAERR, "--paid 0: nothing was paid, "
+			    "so no receipt; leave --paid out");
+		rv_check(ctx, conf_int(ctx->conf, "retention.fiscal_years",
+		    FISCAL_MIN_YEARS, 100, &years, &ctx->err));
+		r.hold_years = (int)years;
+	}
+	if (r.tax_code != NULL) {
+		rv_check(ctx, check_tax_code(r.tax_code, cf, &ctx->err));
+		r.tax_code = cf;
+	}
+	rv_begin(ctx);
+	rv_check(ctx, appt_done(rv_db(ctx), &ctx->who, &r, &fid, &ctx->err));
+	rv_commit(ctx);
+	rv_check(ctx, appt_get(rv_db(ctx), r.appointment_id, &rec,
+	    &ctx->err));
+	json_object_set_new(rec, "receipt", json_null());
+	if (fid != 0) {
+		rv_check(ctx, fiscal_get(rv_db(ctx), fid, &fr, &ctx->err));
+		json_object_set(rec, "receipt", json_object_get(fr, "number"));
+		json_decref(fr);
+	}
+	rv_out_begin(ctx, appt_cols, 1);
+	rv_emit(ctx, rec);
 	return rv_finish(ctx);
+}
+
+static int
+book_receipt(struct rv_ctx *ctx, int argc, char **argv)
+{
+	json_t *rec;
+	int64_t id;
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	rv_check(ctx, fiscal_find(rv_db(ctx), argv[optind], &id, &ctx->err));
+	rv_check(ctx, fiscal_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_out_begin(ctx, fiscal_cols, 1);
+	rv_emit(ctx, rec);
+	return rv_finish(ctx);
+}
+
+static int
+book_receipts(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "year", required_argument, NULL, O_YEAR },
+		{ "client", required_argument, NULL, O_CLIENT },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "to", required_argument, NULL, O_TO },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *client = NULL, *from = NULL, *to = NULL;
+	struct fiscal_filter f = { 0 };
+	long year;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_YEAR:
+			if (!parse_int(optarg, 1900, 9999, &year))
+				rv_die(ctx, EX_USAGE, "bad --year '%s'",
+				    optarg);
+			f.year = (int)year;
+			break;
+		case O_CLIENT: client = optarg; break;
+		case O_FROM: from = optarg; break;
+		case O_TO: to = optarg; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (optind != argc)
+		rv_usage(ctx);
+	if (from != NULL)
+		f.from = rv_bound(ctx, from, 0);
+	if (to != NULL)
+		f.to = rv_bound(ctx, to, 1);
+	if (client != NULL)
+		f.client_id = rv_client(ctx, client);
+	rv_out_begin(ctx, fiscal_cols, 0);
+	rv_check(ctx, fiscal_list(rv_db(ctx), &f, rv_emit_cb, ctx, &ctx->err));
+	return rv_finish_list(ctx);
 }
 
 int
@@ -392,5 +524,11 @@ main(int argc, char *argv[])
 		return book_unblock(ctx, argc, argv);
 	if (strcmp(argv[0], "blocks") == 0)
 		return book_blocks(ctx, argc, argv);
+	if (strcmp(argv[0], "done") == 0)
+		return book_done(ctx, argc, argv);
+	if (strcmp(argv[0], "receipt") == 0)
+		return book_receipt(ctx, argc, argv);
+	if (strcmp(argv[0], "receipts") == 0)
+		return book_receipts(ctx, argc, argv);
 	rv_bad_verb(ctx, argv[0]);
 }

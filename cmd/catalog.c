@@ -111,7 +111,7 @@ catalog_ls(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, service_cols, 0);
 	rv_check(ctx, service_list(rv_db(ctx), all, rv_emit_cb, ctx,
 	    &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "health.h"
+#include "restrict.h"
 #include "banned.h"
 
 static const char usage_str[] =
@@ -12,11 +14,14 @@ static const char usage_str[] =
     "       client list [--search TEXT] [--restricted]\n"
     "       client edit C [--name N] [--surname S] [--email E] [--phone P]\n"
     "                     [--birth D] [--notes T] [--locale L] [--reason T]\n"
+    "       client restrict C --reason T\n"
+    "       client unrestrict C [--reason T]\n"
     "       client import < clients.jsonl\n"
+    "       client health C [--set < text | --clear] [--reason T]\n"
     "       client complete [PREFIX]\n";
 
 enum { O_NAME = 0x200, O_SURNAME, O_EMAIL, O_PHONE, O_BIRTH, O_NOTES,
-	O_LOCALE, O_REASON, O_SEARCH, O_RESTRICTED };
+	O_LOCALE, O_REASON, O_SEARCH, O_RESTRICTED, O_SET, O_CLEAR };
 
 static const struct option field_opts[] = {
 	{ "name", required_argument, NULL, O_NAME },
@@ -135,7 +140,7 @@ client_ls(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, client_cols, 0);
 	rv_check(ctx, client_list(rv_db(ctx), search, restricted, rv_emit_cb,
 	    ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -161,6 +166,41 @@ client_edit(struct rv_ctx *ctx, int argc, char **argv)
 	if (!changed)
 		rv_warn(ctx, "client %lld: nothing changed", (long long)id);
 	print_client(ctx, id);
+	return rv_finish(ctx);
+}
+
+/* Art. 18: kept, not processed; and lifting that (lib/restrict.c). */
+static int
+client_restriction_verb(struct rv_ctx *ctx, int argc, char **argv, int on)
+{
+	static const struct option opts[] = {
+		{ "reason", required_argument, NULL, O_REASON },
+		{ NULL, 0, NULL, 0 },
+	};
+	json_t *rec;
+	int64_t id;
+	int opt;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		if (opt != O_REASON)
+			rv_usage(ctx);
+		ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+	}
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	if (on && ctx->who.reason == NULL)
+		rv_die(ctx, EX_USAGE, "restrict needs --reason: the grounds "
+		    "of art. 18(1) that apply");
+	id = rv_client(ctx, argv[optind]);
+	rv_begin(ctx);
+	rv_check(ctx, on ? client_restrict(rv_db(ctx), &ctx->who, id,
+	    ctx->who.reason, &ctx->err) : client_unrestrict(rv_db(ctx),
+	    &ctx->who, id, &ctx->err));
+	rv_commit(ctx);
+	rv_check(ctx, client_get(rv_db(ctx), id, &rec, &ctx->err));
+	rv_check(ctx, client_restriction(rv_db(ctx), rec, &ctx->err));
+	rv_out_begin(ctx, client_cols, 1);
+	rv_emit(ctx, rec);
 	return rv_finish(ctx);
 }
 
@@ -236,6 +276,101 @@ client_import(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish(ctx);
 }
 
+/*
+ * Health notes: set only from stdin (never argv) while health consent
+ * stands, printed only here, every read and change on the audit trail by
+ * name alone, and deleted bytes checkpointed out of the WAL.
+ */
+static int
+client_health(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "set", no_argument, NULL, O_SET },
+		{ "clear", no_argument, NULL, O_CLEAR },
+		{ "reason", required_argument, NULL, O_REASON },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint8_t key[RV_KEY_LEN];
+	char ref[32], *text = NULL;
+	size_t n = 0;
+	int64_t id, updated = 0;
+	int opt, set = 0, clear = 0, exists, rc;
+	json_t *rec;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_SET: set = 1; break;
+		case O_CLEAR: clear = 1; break;
+		case O_REASON:
+			ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+			break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (argc - optind != 1 || (set && clear))
+		rv_usage(ctx);
+	id = rv_client(ctx, argv[optind]);
+	if (clear) {
+		rv_begin(ctx);
+		rv_check(ctx, health_delete(rv_db(ctx), &ctx->who, id,
+		    "health.clear", &exists, &ctx->err));
+		rv_commit(ctx);
+		rv_checkpoint(ctx);
+		if (!exists)
+			rv_warn(ctx, "client %lld has no health data; nothing "
+			    "cleared", (long long)id);
+		return rv_finish(ctx);
+	}
+	if (set) {
+		/* Refused before anyone types what may not be kept. */
+		rv_check(ctx, health_allowed(rv_db(ctx), id, &ctx->err));
+		if (is_tty(stdin))
+			fprintf(stderr, "client: type the health notes of "
+			    "client %lld; end with Ctrl-D\n", (long long)id);
+		rv_check(ctx, health_read(stdin, &text, &n, &ctx->err));
+		rv_begin(ctx);
+		rv_key(ctx, RV_KEY_FIELD, key);
+		rc = health_set(rv_db(ctx), &ctx->who, key, id, text, n,
+		    &ctx->err);
+		rv_wipe(key, sizeof(key));
+		health_free(text, n);
+		rv_check(ctx, rc);
+		rv_commit(ctx);
+		return rv_finish(ctx);
+	}
+	rv_begin(ctx);
+	rv_check(ctx, health_exists(rv_db(ctx), id, &exists, &ctx->err));
+	if (!exists)
+		rv_die(ctx, EX_REFUSED, "client %lld has no health data",
+		    (long long)id);
+	rv_check(ctx, keys_get_existing(rv_db(ctx), RV_KEY_FIELD, key,
+	    &ctx->err));
+	rc = health_get(rv_db(ctx), key, id, &text, &n, &updated, &ctx->err);
+	rv_wipe(key, sizeof(key));
+	rv_check(ctx, rc);
+	snprintf(ref, sizeof(ref), "client %lld", (long long)id);
+	rc = audit_append(rv_db(ctx), &ctx->who, "health.read", id, ref,
+	    "health", &ctx->err);
+	if (rc == 0)
+		rc = db_commit(rv_db(ctx), &ctx->err);
+	if (rc != 0) {
+		health_free(text, n);
+		rv_check(ctx, rc);
+	}
+	/* On a terminal the notes themselves; for scripts a record. */
+	if (ctx->fmt == RV_FMT_TABLE) {
+		printf("%s\n", text);
+	} else {
+		rec = rec_new("health", id);
+		json_object_set_new(rec, "client_id", json_integer(id));
+		json_object_set_new(rec, "text", json_stringn(text, n));
+		rec_time(rec, "updated", updated);
+		rv_emit(ctx, rec);
+	}
+	health_free(text, n);
+	return rv_finish(ctx);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -251,8 +386,14 @@ main(int argc, char *argv[])
 		return client_ls(ctx, argc, argv);
 	if (strcmp(argv[0], "edit") == 0)
 		return client_edit(ctx, argc, argv);
+	if (strcmp(argv[0], "restrict") == 0)
+		return client_restriction_verb(ctx, argc, argv, 1);
+	if (strcmp(argv[0], "unrestrict") == 0)
+		return client_restriction_verb(ctx, argc, argv, 0);
 	if (strcmp(argv[0], "import") == 0)
 		return client_import(ctx, argc, argv);
+	if (strcmp(argv[0], "health") == 0)
+		return client_health(ctx, argc, argv);
 	if (strcmp(argv[0], "complete") == 0)
 		return rv_complete(ctx, "client", argc, argv);
 	rv_bad_verb(ctx, argv[0]);

@@ -71,7 +71,7 @@ staff_ls(struct rv_ctx *ctx, int argc, char **argv)
 		rv_usage(ctx);
 	rv_out_begin(ctx, staff_cols, 0);
 	rv_check(ctx, staff_list(rv_db(ctx), rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -245,7 +245,7 @@ staff_off(struct rv_ctx *ctx, int argc, char **argv)
 	rv_begin(ctx);
 	rv_check(ctx, leave_add(rv_db(ctx), &ctx->who, staff, start, end,
 	    reason, &id, &ctx->err));
-	rv_check(ctx, appt_overlapping(rv_db(ctx), staff, start, end,
+	rv_check(ctx, appt_overlapping(rv_db(ctx), staff, start, end, 0,
 	    warn_appt, ctx, &ctx->err));
 	rv_commit(ctx);
 	rv_check(ctx, leave_get(rv_db(ctx), id, &rec, &ctx->err));
@@ -276,7 +276,7 @@ staff_leave(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, leave_cols, 0);
 	rv_check(ctx, leave_list(rv_db(ctx), staff, all ? INT64_MIN :
 	    ctx->who.now, rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int

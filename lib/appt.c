@@ -104,18 +104,30 @@ appt_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 	return rc;
 }
 
-/* "2026-12-01 10:00-11:00", or with both dates when it spans days. */
+/* "2026-12-01 10:00-11:00", both dates when it spans days, or just the
+ * days ("2026-12-24 to 2026-12-26") when it runs midnight to midnight. */
 static void
 span_text(int64_t a, int64_t b, char out[96])
 {
 	char x[40], y[40];
+	int yy, mm, dd, ma, mb;
 
 	tm_local(a, x);
 	tm_local(b, y);
-	if (strncmp(x, y, 10) == 0)
+	tm_day_of(a, &yy, &mm, &dd, &ma);
+	tm_day_of(b, &yy, &mm, &dd, &mb);
+	if (ma == 0 && mb == 0 && b - a >= 23 * 3600) {
+		tm_day_of(b - 3600, &yy, &mm, &dd, NULL);
+		if (b - a <= 25 * 3600)
+			snprintf(out, 96, "%.10s", x);
+		else
+			snprintf(out, 96, "%.10s to %04d-%02d-%02d", x, yy, mm,
+			    dd);
+	} else if (strncmp(x, y, 10) == 0) {
 		snprintf(out, 96, "%s-%s", x, y + 11);
-	else
+	} else {
 		snprintf(out, 96, "%s to %s", x, y);
+	}
 }
 
 /* The weekly hours of a day, as text: "09:00-13:00 14:00-18:00" or "off". */
@@ -220,9 +232,10 @@ check_leave(sqlite3 *db, int64_t staff_id, const char *who, int64_t start,
 
 /* Another live appointment whose busy time [start, busy_end) meets ours.
  * The range on start is bounded below by MAX_SPAN, so the index walk is a
- * day's worth of rows whatever the size of the table. */
+ * day's worth of rows whatever the size of the table. The message says
+ * whose buffer, if any, is in the way. */
 static int
-check_appointments(sqlite3 *db, int64_t staff_id, int64_t start,
+check_appointments(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
     int64_t busy_end, int64_t ignore, struct rv_err *e)
 {
 	static const char sql[] =
@@ -231,7 +244,8 @@ check_appointments(sqlite3 *db, int64_t staff_id, int64_t start,
 	    "AND busy_end > ?2 AND status <> 'cancelled' AND id <> ?4 "
 	    "ORDER BY start LIMIT 1";
 	sqlite3_stmt *st;
-	char span[96], buf[48] = "";
+	char span[96];
+	int64_t id, a, b, bb;
 	int rc;
 
 	if ((rc = db_cached(db, sql, &st, e)) != 0)
@@ -241,23 +255,27 @@ check_appointments(sqlite3 *db, int64_t staff_id, int64_t start,
 	sqlite3_bind_int64(st, 3, busy_end);
 	sqlite3_bind_int64(st, 4, ignore);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(st, 3) -
-		    sqlite3_column_int64(st, 2);
-
-		span_text(sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2), span);
-		if (b > 0)
-			snprintf(buf, sizeof(buf), " + %lld min buffer",
-			    (long long)(b / 60));
-		rc = rv_fail(e, EX_REFUSED,
-		    "slot taken: overlaps appointment %lld (%s%s)",
-		    (long long)sqlite3_column_int64(st, 0), span, buf);
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "overlap");
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "overlap");
 	}
+	id = sqlite3_column_int64(st, 0);
+	a = sqlite3_column_int64(st, 1);
+	b = sqlite3_column_int64(st, 2);
+	bb = sqlite3_column_int64(st, 3);
 	sqlite3_reset(st);
-	return rc;
+	span_text(a, b, span);
+	if (start < b && end > a)
+		return rv_fail(e, EX_REFUSED,
+		    "slot taken: overlaps appointment %lld (%s)",
+		    (long long)id, span);
+	if (start < bb && end > a)
+		return rv_fail(e, EX_REFUSED, "slot taken: inside the %lld "
+		    "min buffer after appointment %lld (%s)",
+		    (long long)((bb - b) / 60), (long long)id, span);
+	return rv_fail(e, EX_REFUSED, "slot taken: this service's %lld min "
+	    "buffer runs into appointment %lld (%s)",
+	    (long long)((busy_end - end) / 60), (long long)id, span);
 }
 
 static int
@@ -370,8 +388,8 @@ check_staff(sqlite3 *db, int64_t staff_id, const struct svc *s, int64_t start,
 		    s->name);
 	if ((rc = check_hours(db, staff_id, who, start, end, e)) != 0 ||
 	    (rc = check_leave(db, staff_id, who, start, end, e)) != 0 ||
-	    (rc = check_appointments(db, staff_id, start, busy_end, ignore,
-	    e)) != 0 ||
+	    (rc = check_appointments(db, staff_id, start, end, busy_end,
+	    ignore, e)) != 0 ||
 	    (rc = check_blocks(db, staff_id, start, busy_end, e)) != 0)
 		return rc;
 	return 0;
@@ -694,13 +712,16 @@ out:
 
 int
 appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
-    int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e)
+    int with_buffer, int (*fn)(json_t *rec, void *arg), void *arg,
+    struct rv_err *e)
 {
 	static const char sql[] = APPT_SELECT
 	    "WHERE a.staff_id = ?1 AND a.start < ?3 AND a.start > ?2 - 86400 "
-	    "AND a.busy_end > ?2 AND a.status <> 'cancelled' ORDER BY a.start";
+	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
+	    "AND a.status <> 'cancelled' ORDER BY a.start";
 	static const char sql_long[] = APPT_SELECT
-	    "WHERE a.staff_id = ?1 AND a.start < ?3 AND a.busy_end > ?2 "
+	    "WHERE a.staff_id = ?1 AND a.start < ?3 "
+	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
 	    "AND a.status <> 'cancelled' ORDER BY a.start";
 	sqlite3_stmt *st;
 	int rc;
@@ -711,6 +732,7 @@ appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
 	sqlite3_bind_int64(st, 1, staff_id);
 	sqlite3_bind_int64(st, 2, start);
 	sqlite3_bind_int64(st, 3, end);
+	sqlite3_bind_int(st, 4, with_buffer);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((rc = fn(appt_record(st), arg)) != 0)
 			goto out;
@@ -791,31 +813,37 @@ load_busy(sqlite3 *db, int64_t staff_id, int64_t from, int64_t to,
 	return 0;
 }
 
+struct slot {
+	int64_t t;
+	size_t staff;	/* index into the day's staff list */
+};
+
+struct slots {
+	struct slot *v;
+	size_t n, cap;
+};
+
 static int
 slot_order(const void *a, const void *b)
 {
-	json_t *const *x = a, *const *y = b;
-	int64_t ix = json_integer_value(json_object_get(*x, "staff_id"));
-	int64_t iy = json_integer_value(json_object_get(*y, "staff_id"));
-	int64_t tx = json_integer_value(json_object_get(*x, "t"));
-	int64_t ty = json_integer_value(json_object_get(*y, "t"));
+	const struct slot *x = a, *y = b;
 
-	if (tx != ty)
-		return tx < ty ? -1 : 1;
-	return ix < iy ? -1 : ix > iy;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->staff < y->staff ? -1 : x->staff > y->staff;
 }
 
 /* The free starts of one staff member on one day, appended to out. */
 static int
 day_slots(sqlite3 *db, const struct slot_req *r, const struct svc *s,
-    int64_t staff_id, const char *staff_name, int y, int m, int d,
-    json_t *out, struct rv_err *e)
+    int64_t staff_id, size_t staff, int y, int m, int d, struct slots *out,
+    struct rv_err *e)
 {
 	static const char sql[] =
 	    "SELECT start_min, end_min FROM staff_hours WHERE staff_id = ? "
 	    "AND dow = ? ORDER BY start_min";
 	struct busylist busy = { 0 }, leave = { 0 };
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int ny = y, nm = m, nd = d, rc;
 	int64_t ds, de;
 
@@ -825,7 +853,7 @@ day_slots(sqlite3 *db, const struct slot_req *r, const struct svc *s,
 	if ((rc = load_busy(db, staff_id, ds, de + s->duration + s->buffer,
 	    &busy, &leave, e)) != 0)
 		goto out;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+	if ((rc = db_cached(db, sql, &st, e)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, staff_id);
 	sqlite3_bind_int(st, 2, tm_weekday(y, m, d));
@@ -836,30 +864,22 @@ day_slots(sqlite3 *db, const struct slot_req *r, const struct svc *s,
 		int64_t t;
 
 		for (t = r0; t + s->duration <= r1; t += r->step) {
-			json_t *slot;
-
 			if (t < r->now || busy_meets(&leave, t, t + s->duration) ||
 			    busy_meets(&busy, t, t + s->duration + s->buffer))
 				continue;
-			slot = json_object();
-			json_object_set_new(slot, "type", json_string("slot"));
-			json_object_set_new(slot, "staff_id",
-			    json_integer(staff_id));
-			json_object_set_new(slot, "staff_name",
-			    json_string(staff_name));
-			json_object_set_new(slot, "service_id",
-			    json_integer(s->id));
-			json_object_set_new(slot, "service_name",
-			    json_string(s->name));
-			rec_time(slot, "start", t);
-			rec_time(slot, "end", t + s->duration);
-			json_object_set_new(slot, "t", json_integer(t));
-			json_array_append_new(out, slot);
+			if (out->n == out->cap) {
+				out->cap = out->cap ? out->cap * 2 : 256;
+				out->v = xrealloc(out->v,
+				    out->cap * sizeof(*out->v));
+			}
+			out->v[out->n].t = t;
+			out->v[out->n].staff = staff;
+			out->n++;
 		}
 	}
+	sqlite3_reset(st);
 	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "hours");
 out:
-	sqlite3_finalize(st);
 	free(busy.v);
 	free(leave.v);
 	return rc;
@@ -869,12 +889,14 @@ int
 appt_slots(sqlite3 *db, const struct slot_req *r,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e)
 {
+	static const char name_sql[] = "SELECT name FROM staff WHERE id = ?";
 	struct rv_ids staff = { 0 };
-	json_t *day = json_array(), **v = NULL;
+	struct slots day = { 0 };
+	json_t **names = NULL;
+	sqlite3_stmt *st;
 	struct svc s;
-	char name[256];
 	int y = r->y, m = r->m, d = r->d, i;
-	size_t j, n;
+	size_t j;
 	int rc;
 
 	if ((rc = load_service(db, r->service_id, &s, e)) != 0)
@@ -883,47 +905,63 @@ appt_slots(sqlite3 *db, const struct slot_req *r,
 		rc = rv_fail(e, EX_REFUSED, "service '%s' is retired", s.name);
 		goto out;
 	}
-	if (r->staff_id != 0)
-		ids_add(&staff, r->staff_id);
-	else if ((rc = qualified_staff(db, s.id, &staff, e)) != 0)
+	if ((rc = qualified_staff(db, s.id, &staff, e)) != 0)
 		goto out;
-	for (i = 0; i < r->days; i++, tm_add_days(&y, &m, &d, 1)) {
-		for (j = 0; j < staff.n; j++) {
-			sqlite3_stmt *st;
+	if (r->staff_id != 0) {
+		/* A named member must be one who could take the booking. */
+		for (j = 0; j < staff.n && staff.v[j] != r->staff_id; j++)
+			;
+		if (j == staff.n) {
+			char who[256];
 
-			if ((rc = db_prepare(db, "SELECT name FROM staff "
-			    "WHERE id = ?", &st, e)) != 0)
-				goto out;
-			sqlite3_bind_int64(st, 1, staff.v[j]);
-			snprintf(name, sizeof(name), "%s",
-			    sqlite3_step(st) == SQLITE_ROW ?
-			    (const char *)sqlite3_column_text(st, 0) : "");
-			sqlite3_finalize(st);
-			if ((rc = day_slots(db, r, &s, staff.v[j], name, y, m,
-			    d, day, e)) != 0)
-				goto out;
+			rc = rv_fail(e, EX_REFUSED, "%s does not perform '%s' "
+			    "or is not active", staff_label(db, r->staff_id,
+			    who, sizeof(who)), s.name);
+			goto out;
 		}
-		/* One day's slots in time order across staff members. */
-		n = json_array_size(day);
-		v = xrealloc(v, (n ? n : 1) * sizeof(*v));
-		for (j = 0; j < n; j++)
-			v[j] = json_incref(json_array_get(day, j));
-		qsort(v, n, sizeof(*v), slot_order);
-		json_array_clear(day);
-		for (j = 0; j < n; j++) {
-			json_object_del(v[j], "t");
-			rc = fn(v[j], arg);
-			v[j] = NULL;
-			if (rc != 0) {
-				for (j++; j < n; j++)
-					json_decref(v[j]);
+		staff.n = 0;
+		ids_add(&staff, r->staff_id);
+	}
+	names = xcalloc(staff.n, sizeof(*names));
+	for (j = 0; j < staff.n; j++) {
+		if ((rc = db_cached(db, name_sql, &st, e)) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, staff.v[j]);
+		names[j] = json_string(sqlite3_step(st) == SQLITE_ROW ?
+		    (const char *)sqlite3_column_text(st, 0) : "");
+		sqlite3_reset(st);
+	}
+	for (i = 0; i < r->days; i++, tm_add_days(&y, &m, &d, 1)) {
+		day.n = 0;
+		for (j = 0; j < staff.n; j++)
+			if ((rc = day_slots(db, r, &s, staff.v[j], j, y, m, d,
+			    &day, e)) != 0)
 				goto out;
-			}
+		/* One day's slots in time order across staff members. */
+		qsort(day.v, day.n, sizeof(*day.v), slot_order);
+		for (j = 0; j < day.n; j++) {
+			json_t *slot = json_object();
+
+			json_object_set_new(slot, "type", json_string("slot"));
+			json_object_set_new(slot, "staff_id",
+			    json_integer(staff.v[day.v[j].staff]));
+			json_object_set(slot, "staff_name",
+			    names[day.v[j].staff]);
+			json_object_set_new(slot, "service_id",
+			    json_integer(s.id));
+			json_object_set_new(slot, "service_name",
+			    json_string(s.name));
+			rec_time(slot, "start", day.v[j].t);
+			rec_time(slot, "end", day.v[j].t + s.duration);
+			if ((rc = fn(slot, arg)) != 0)
+				goto out;
 		}
 	}
 out:
-	free(v);
-	json_decref(day);
+	for (j = 0; names != NULL && j < staff.n; j++)
+		json_decref(names[j]);
+	free(names);
+	free(day.v);
 	ids_free(&staff);
 	return rc;
 }

@@ -259,6 +259,15 @@ rv_finish(struct rv_ctx *ctx)
 	return rc;
 }
 
+int
+rv_finish_list(struct rv_ctx *ctx)
+{
+	size_t n = ctx->out_open ? ctx->out.count : 0;
+	int rc = rv_finish(ctx);
+
+	return rc == 0 && n == 0 ? EX_REFUSED : rc;
+}
+
 sqlite3 *
 rv_db(struct rv_ctx *ctx)
 {
@@ -301,6 +310,29 @@ void
 rv_commit(struct rv_ctx *ctx)
 {
 	rv_check(ctx, db_commit(rv_db(ctx), &ctx->err));
+}
+
+void
+rv_key(struct rv_ctx *ctx, int purpose, uint8_t out[RV_KEY_LEN])
+{
+	int created;
+
+	rv_check(ctx, keys_get(rv_db(ctx), purpose, out, &created, &ctx->err));
+	if (created)
+		rv_warn(ctx, "created a new key in %s: back it up now, apart "
+		    "from the database; without it the encrypted data cannot "
+		    "be read", crypt_key_path());
+}
+
+void
+rv_checkpoint(struct rv_ctx *ctx)
+{
+	if (db_checkpoint(rv_db(ctx), &ctx->err) == 0)
+		return;
+	rv_die(ctx, EX_TEMPFAIL, "the deletion is done, but the database is "
+	    "busy and its old bytes may stay in the -wal file until the next "
+	    "checkpoint: run the same command again when it is idle (%s)",
+	    ctx->err.msg);
 }
 
 int64_t

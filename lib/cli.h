@@ -41,6 +41,9 @@ void rv_warn(struct rv_ctx *ctx, const char *fmt, ...) RV_PRINTF(2, 3);
 /* Dies with ctx->err when rc is not 0. */
 void rv_check(struct rv_ctx *ctx, int rc);
 int rv_finish(struct rv_ctx *ctx);	/* flushes, closes; the exit status */
+/* For a verb that lists: as rv_finish, but 1 when nothing was listed
+ * ("nothing matched", as grep). */
+int rv_finish_list(struct rv_ctx *ctx);
 
 sqlite3 *rv_db(struct rv_ctx *ctx);
 void rv_begin(struct rv_ctx *ctx);
@@ -56,6 +59,15 @@ int64_t rv_bound(struct rv_ctx *ctx, const char *s, int end_of_day);
 /* A --reason or other text option, checked for length and control bytes. */
 const char *rv_text(struct rv_ctx *ctx, const char *what, const char *s,
     size_t max);
+
+/* The subkey for purpose (keys_get); when this made the key file, says
+ * once on stderr to back it up. Dies with 78 on a missing or wrong key. */
+void rv_key(struct rv_ctx *ctx, int purpose, uint8_t out[RV_KEY_LEN]);
+
+/* After a commit that deleted personal data: checkpoint the WAL and
+ * truncate it, so the old bytes leave the -wal file too. Dies with 75 when
+ * the database stays busy, saying that the deletion itself is done. */
+void rv_checkpoint(struct rv_ctx *ctx);
 
 /* Records out, in the chosen format. */
 void rv_out_begin(struct rv_ctx *ctx, const struct rv_col *cols, int one);

@@ -24,6 +24,10 @@ static const struct {
 	{ "clinic.address", "" },
 	{ "clinic.url", "" },
 	{ "clinic.dpo", "" },
+	/* Consent receipts: ISO 3166 code of the law that governs them, and
+	 * the policy URL to name before any version is archived. */
+	{ "clinic.jurisdiction", "IT" },
+	{ "clinic.policy_url", "" },
 	{ "db.busy_timeout", "5000" },
 	{ "booking.slot_step", "15m" },
 	{ "retention.client_months", "24" },
@@ -97,18 +101,21 @@ trim(char *s)
 	return s;
 }
 
-/* The value after '=': quoted with \" \\ \n \t escapes, or bare up to a
- * comment. Rewritten in place. */
+/* The value after '=': bare text up to a comment, trimmed, and quoted
+ * parts kept as they are, with \" \\ \n \t escapes. Rewritten in place. */
 static int
 parse_value(char *s, char **out)
 {
-	char *w, *r;
+	char *w, *r, *keep;
 	int quoted = 0;
 
-	s = trim(s);
+	while (*s == ' ' || *s == '\t')
+		s++;
+	keep = s;	/* trailing blanks are trimmed back to here, no further */
 	for (r = w = s; *r; r++) {
 		if (*r == '"') {
 			quoted = !quoted;
+			keep = w;
 			continue;
 		}
 		if (!quoted && (*r == ';' || *r == '#'))
@@ -121,14 +128,20 @@ parse_value(char *s, char **out)
 			case 't': *w++ = '\t'; break;
 			default: return -1;
 			}
+			if (quoted)
+				keep = w;
 			continue;
 		}
 		*w++ = *r;
+		if (quoted)
+			keep = w;
 	}
 	if (quoted)
 		return -1;
+	while (w > keep && isspace((unsigned char)w[-1]))
+		w--;
 	*w = '\0';
-	*out = quoted ? s : trim(s);
+	*out = s;
 	return 0;
 }
 

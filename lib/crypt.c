@@ -55,9 +55,20 @@ crypt_key_path(void)
 	return buf;
 }
 
+/* libgcrypt must be initialized before any other call; the void helpers
+ * below cannot report a failure, and a libgcrypt older than the headers
+ * is a broken installation: stop rather than compute with it. */
+static void
+need_init(void)
+{
+	if (crypt_init(NULL) != 0)
+		abort();
+}
+
 void
 crypt_random(void *buf, size_t n)
 {
+	need_init();
 	gcry_randomize(buf, n, GCRY_STRONG_RANDOM);
 }
 
@@ -99,17 +110,23 @@ unhex(const char *s, uint8_t *out, size_t n)
 }
 
 /* A new key: written to a temporary file, then linked into place, so a
- * racing process either wins or reads the winner's whole key. */
+ * racing process either wins or reads the winner's whole key. *won tells
+ * whether this process's key is the one in place. */
 static int
-key_create(const char *path, struct rv_err *e)
+key_create(const char *path, int *won, struct rv_err *e)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX], text[2 * RV_KEY_LEN + 2];
 	uint8_t key[RV_KEY_LEN];
 	char *slash;
 	int fd, rc = 0;
 
+	*won = 0;
 	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else {
 		*slash = '\0';
 		if ((rc = mkdir_parents(dir, 0700, e)) != 0)
 			return rc;
@@ -135,9 +152,19 @@ key_create(const char *path, struct rv_err *e)
 		goto out;
 	}
 	close(fd);
-	if (link(tmp, path) < 0 && errno != EEXIST)
+	if (link(tmp, path) == 0)
+		*won = 1;
+	else if (errno != EEXIST)
 		rc = rv_fail_errno(e, EX_CANTCREAT, "cannot create %s", path);
 	unlink(tmp);
+	/* The new name must survive a crash as surely as the data it
+	 * will protect: sync the folder that holds it. */
+	if (rc == 0 && *won && (fd = open(dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) >= 0) {
+		if (fsync(fd) < 0)
+			rc = rv_fail_errno(e, EX_IOERR, "cannot sync %s", dir);
+		close(fd);
+	}
 out:
 	rv_wipe(text, sizeof(text));
 	return rc;
@@ -159,10 +186,12 @@ crypt_key_read(int may_create, uint8_t key[RV_KEY_LEN], int *created,
 		return rc;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT && may_create) {
-		if ((rc = key_create(path, e)) != 0)
+		int won;
+
+		if ((rc = key_create(path, &won, e)) != 0)
 			return rc;
 		if (created != NULL)
-			*created = 1;
+			*created = won;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0) {
@@ -179,11 +208,12 @@ crypt_key_read(int may_create, uint8_t key[RV_KEY_LEN], int *created,
 		rc = rv_fail(e, EX_CONFIG, "key file %s is not a file", path);
 		goto out;
 	}
+	/* Group or others may neither read it nor replace its contents. */
 	if (st.st_mode & 077) {
 		rc = rv_fail(e, EX_CONFIG,
-		    "key file %s can be read by others (mode %03o); fix it "
-		    "with: chmod 600 %s", path, (unsigned)(st.st_mode & 0777),
-		    path);
+		    "key file %s is open to group or others (mode %04o); fix "
+		    "it with: chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	n = read(fd, text, sizeof(text) - 1);
@@ -207,6 +237,7 @@ out:
 void
 crypt_sha256(const void *data, size_t n, uint8_t out[32])
 {
+	need_init();
 	gcry_md_hash_buffer(GCRY_MD_SHA256, out, data, n);
 }
 
@@ -216,9 +247,10 @@ crypt_hmac(const uint8_t key[RV_KEY_LEN], const void *data, size_t n,
 {
 	gcry_md_hd_t h;
 
-	if (gcry_md_open(&h, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC) != 0)
+	need_init();
+	if (gcry_md_open(&h, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC) != 0 ||
+	    gcry_md_setkey(h, key, RV_KEY_LEN) != 0)
 		abort();
-	gcry_md_setkey(h, key, RV_KEY_LEN);
 	gcry_md_write(h, data, n);
 	memcpy(out, gcry_md_read(h, GCRY_MD_SHA256), 32);
 	gcry_md_close(h);
@@ -238,8 +270,14 @@ crypt_derive(const uint8_t master[RV_KEY_LEN], int purpose,
 	};
 	static const uint8_t salt[RV_KEY_LEN] = "riserva hkdf salt";
 	uint8_t prk[32], info[64];
-	size_t n = strlen(label[purpose]);
+	size_t n;
 
+	/* A purpose without a label would derive from garbage. */
+	if (purpose < 0 ||
+	    (size_t)purpose >= sizeof(label) / sizeof(label[0]) ||
+	    label[purpose] == NULL)
+		abort();
+	n = strlen(label[purpose]);
 	crypt_hmac(salt, master, RV_KEY_LEN, prk);
 	memcpy(info, label[purpose], n);
 	info[n] = 1;
@@ -267,6 +305,7 @@ crypt_seal(const uint8_t key[RV_KEY_LEN], const char *aad, const void *plain,
 	uint8_t *b = xmalloc(n + RV_SEAL_OVERHEAD);
 	int rc;
 
+	need_init();
 	b[0] = 1;
 	gcry_create_nonce(b + 1, NONCE_LEN);
 	if ((rc = gcm_open_handle(&h, key, b + 1, aad, e)) != 0)
@@ -298,6 +337,7 @@ crypt_open(const uint8_t key[RV_KEY_LEN], const char *aad,
 	int rc;
 
 	*plain = NULL;
+	need_init();
 	if (blobn < RV_SEAL_OVERHEAD || blob[0] != 1)
 		return rv_fail(e, EX_DATAERR, "%s: not a sealed value", aad);
 	len = blobn - RV_SEAL_OVERHEAD;

@@ -305,7 +305,8 @@ db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e)
 	static const char pragmas[] =
 	    "PRAGMA foreign_keys = ON;"
 	    "PRAGMA secure_delete = ON;"
-	    "PRAGMA synchronous = FULL;";
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA cache_size = -65536;";
 	sqlite3 *db = NULL;
 	char mode[16];
 	mode_t old;

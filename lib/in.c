@@ -11,7 +11,7 @@ in_each(FILE *fp, rv_input_fn fn, void *arg, struct rv_err *e)
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
-	json_error_t je;
+	char jerr[128];
 	json_t *rec;
 	int rc = 0;
 
@@ -32,10 +32,10 @@ in_each(FILE *fp, rv_input_fn fn, void *arg, struct rv_err *e)
 			    lineno);
 			break;
 		}
-		rec = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
+		rec = json_parse_line(line, (size_t)n, jerr, sizeof(jerr));
 		if (rec == NULL) {
 			rc = rv_fail(e, EX_DATAERR, "line %zu: bad JSON: %s",
-			    lineno, je.text);
+			    lineno, jerr);
 			break;
 		}
 		if (!json_is_object(rec)) {

@@ -3,8 +3,10 @@
  * stored on first use, so a missing or different key file is caught before
  * anything is decrypted, and a new key is never made for old data.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "riserva.h"
 #include "banned.h"
@@ -22,9 +24,14 @@ fingerprint(const uint8_t master[RV_KEY_LEN], char hex[65])
 	rv_wipe(k, sizeof(k));
 }
 
-int
-keys_get(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN], int *created,
-    struct rv_err *e)
+/*
+ * may_create: a key file may be made when the database names none. Reading
+ * what is already sealed never may: with no fingerprint stored there is
+ * nothing a fresh key could open.
+ */
+static int
+subkey(sqlite3 *db, int purpose, int may_create, uint8_t out[RV_KEY_LEN],
+    int *created, struct rv_err *e)
 {
 	uint8_t master[RV_KEY_LEN];
 	char *stored = NULL, fp[65];
@@ -34,9 +41,18 @@ keys_get(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN], int *created,
 		*created = 0;
 	if ((rc = db_meta_get(db, "key_check", &stored, e)) != 0)
 		return rc;
+	if (stored == NULL && !may_create)
+		return rv_fail(e, EX_CONFIG,
+		    "the database names no key: nothing was ever encrypted in "
+		    "it");
 	rc = crypt_key_read(stored == NULL, master, created, e);
 	if (rc != 0) {
-		if (stored != NULL) {
+		struct stat st;
+
+		/* A key that is gone is to be restored, not made anew; one in
+		 * the wrong mode has its own fix in the message already. */
+		if (stored != NULL && stat(crypt_key_path(), &st) < 0 &&
+		    errno == ENOENT) {
 			char msg[sizeof(e->msg)];
 
 			snprintf(msg, sizeof(msg), "%s", e->msg);
@@ -59,4 +75,18 @@ out:
 	rv_wipe(master, sizeof(master));
 	free(stored);
 	return rc;
+}
+
+int
+keys_get(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN], int *created,
+    struct rv_err *e)
+{
+	return subkey(db, purpose, 1, out, created, e);
+}
+
+int
+keys_get_existing(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN],
+    struct rv_err *e)
+{
+	return subkey(db, purpose, 0, out, NULL, e);
 }

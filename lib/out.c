@@ -152,13 +152,13 @@ out_record(struct rv_out *o, json_t *rec)
 		return 0;
 	case RV_FMT_JSON:
 		fputs(o->count == 0 ? "[\n" : ",\n", o->fp);
-		json_dumpf(rec, o->fp, JSON_COMPACT);
+		json_write(o->fp, rec);
 		break;
 	case RV_FMT_CSV:
 		csv_record(o, rec);
 		break;
 	default:
-		json_dumpf(rec, o->fp, JSON_COMPACT);
+		json_write(o->fp, rec);
 		fputc('\n', o->fp);
 		break;
 	}

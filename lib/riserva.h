@@ -218,7 +218,13 @@ int out_record(struct rv_out *o, json_t *rec);
 int out_end(struct rv_out *o);
 void csv_field(FILE *fp, const char *s);
 
-/* ---- input (in.c) ---- */
+/* ---- input (in.c, json.c) ---- */
+
+/* One JSON value from a line (RFC 8259, strict: UTF-8, no \u0000, no
+ * duplicate keys); NULL with a message naming the column on error. */
+json_t *json_parse_line(const char *s, size_t n, char *err, size_t errn);
+/* Writes v as compact JSON (the keys in their order). */
+void json_write(FILE *fp, json_t *v);
 
 #define RV_MAX_LINE (1 << 20)
 typedef int (*rv_input_fn)(json_t *rec, size_t line, void *arg,
@@ -276,6 +282,9 @@ int crypt_open(const uint8_t key[RV_KEY_LEN], const char *aad,
 /* The subkey for purpose, checked against the database's key fingerprint:
  * a key is created only while the database holds nothing encrypted. */
 int keys_get(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN], int *created,
+    struct rv_err *e);
+/* The same, never creating a key: for opening what is already sealed. */
+int keys_get_existing(sqlite3 *db, int purpose, uint8_t out[RV_KEY_LEN],
     struct rv_err *e);
 void rv_wipe(void *p, size_t n);
 
@@ -401,9 +410,10 @@ int event_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e);
 int event_list(sqlite3 *db, int64_t staff_id, int64_t from, int64_t to,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e);
 extern const struct rv_col event_cols[];
-/* Lists the live appointments of staff overlapping [start, end). */
+/* Lists the live appointments of staff overlapping [start, end), their
+ * buffers counted or not. */
 int appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start,
-    int64_t end, int (*fn)(json_t *rec, void *arg), void *arg,
-    struct rv_err *e);
+    int64_t end, int with_buffer, int (*fn)(json_t *rec, void *arg),
+    void *arg, struct rv_err *e);
 
 #endif

@@ -12,8 +12,10 @@ static const char m1[] =
     "  value TEXT NOT NULL"
     ") WITHOUT ROWID;"
 
+    /* AUTOINCREMENT: an erased client's id is never given to anyone
+     * else, so nothing left pointing at it can reach a new person. */
     "CREATE TABLE client ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  name TEXT NOT NULL,"
     "  surname TEXT NOT NULL,"
     "  email TEXT NOT NULL COLLATE NOCASE UNIQUE,"
@@ -27,7 +29,6 @@ static const char m1[] =
     "  created INTEGER NOT NULL,"
     "  updated INTEGER NOT NULL"
     ");"
-    "CREATE INDEX client_surname ON client (surname COLLATE NOCASE);"
 
     "CREATE TABLE staff ("
     "  id INTEGER PRIMARY KEY,"
@@ -80,7 +81,7 @@ static const char m1[] =
      * spans more than a day, so the overlap check can bound its index
      * range to [start - 1 day, end). client_id is NULL once erased. */
     "CREATE TABLE appointment ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  client_id INTEGER REFERENCES client (id),"
     "  staff_id INTEGER NOT NULL REFERENCES staff (id),"
     "  service_id INTEGER NOT NULL REFERENCES service (id),"
@@ -147,8 +148,45 @@ static const char m1[] =
     "  reason TEXT,"
     "  mac BLOB"
     ");"
-    "CREATE INDEX audit_client ON audit (client_id) WHERE client_id IS NOT NULL;"
-    "CREATE INDEX audit_at ON audit (at);";
+    /* Rows are appended in time order, so ids stand in for a time
+     * index; each index costs every change a B-tree insert. */
+    "CREATE INDEX audit_client ON audit (client_id) WHERE client_id IS NOT NULL;";
+
+/* 2: health data, only ever sealed (AES-256-GCM, the row named in the
+ * associated data), and the archive of privacy-policy versions. Policies
+ * and the facts of the consent ledger are never changed once written. */
+static const char m2[] =
+    "CREATE TABLE client_health ("
+    "  client_id INTEGER PRIMARY KEY"
+    "    REFERENCES client (id) ON DELETE CASCADE,"
+    "  data BLOB NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+
+    "CREATE TABLE policy ("
+    "  id INTEGER PRIMARY KEY,"
+    "  version TEXT NOT NULL UNIQUE,"
+    "  effective INTEGER NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  text BLOB NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  substantial INTEGER NOT NULL DEFAULT 0,"
+    "  added INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX policy_effective ON policy (effective, id);"
+    "CREATE TRIGGER policy_no_update BEFORE UPDATE ON policy BEGIN"
+    "  SELECT RAISE(ABORT, 'privacy policies are archived, never changed');"
+    "END;"
+    "CREATE TRIGGER policy_no_delete BEFORE DELETE ON policy BEGIN"
+    "  SELECT RAISE(ABORT, 'privacy policies are archived, never changed');"
+    "END;"
+
+    /* Erasure may still blank who a row is about and its evidence. */
+    "CREATE TRIGGER consent_append_only"
+    "  BEFORE UPDATE OF purpose, action, at, method, policy_version, actor"
+    "  ON consent BEGIN"
+    "  SELECT RAISE(ABORT, 'the consent ledger is append-only');"
+    "END;";
 
 /* 3: the message outbox and log: confirmations, change and cancel notices,
  * reminders (one per appointment version and lead), legal notices (one per
@@ -189,8 +227,103 @@ static const char m3[] =
     "  WHERE status IN ('queued', 'sending');"
     "CREATE INDEX message_client ON message (client_id);";
 
+/*
+ * 6: fiscal records under a legal hold, the register of data-subject
+ * requests. Both outlive the client they are about: client_id has no
+ * foreign key and is set to NULL when the client is erased.
+ */
+static const char m6[] =
+    /* A receipt copies what the law wants on it (the client's name, the
+     * service and its price as they were) so it survives erasure. year
+     * and seq make the gapless yearly number; hold_until is the end of the
+     * legal term, fixed when issued. The triggers below enforce the hold
+     * against every writer, raw sqlite3 included, on the machine's clock
+     * (not RISERVA_NOW: a tool's idea of now cannot lift a hold). */
+    "CREATE TABLE fiscal ("
+    "  id INTEGER PRIMARY KEY,"
+    "  year INTEGER NOT NULL CHECK (year BETWEEN 1900 AND 9999),"
+    "  seq INTEGER NOT NULL CHECK (seq >= 1),"
+    "  number TEXT NOT NULL UNIQUE"
+    "    CHECK (number = printf('%04d/%06d', year, seq)),"
+    "  issued INTEGER NOT NULL,"
+    "  appointment_id INTEGER,"
+    "  client_id INTEGER,"
+    "  name TEXT NOT NULL,"
+    "  surname TEXT NOT NULL,"
+    "  tax_code TEXT,"
+    "  service TEXT NOT NULL,"
+    "  service_date INTEGER NOT NULL,"
+    "  price INTEGER CHECK (price >= 0),"
+    "  amount INTEGER NOT NULL CHECK (amount > 0),"
+    "  method TEXT NOT NULL CHECK (method IN ('cash', 'card', 'transfer')),"
+    "  actor TEXT NOT NULL,"
+    "  hold_until INTEGER NOT NULL,"
+    "  CHECK (hold_until - issued >= 3650 * 86400),"
+    "  UNIQUE (year, seq)"
+    ");"
+    "CREATE INDEX fiscal_client ON fiscal (client_id)"
+    "  WHERE client_id IS NOT NULL;"
+    "CREATE INDEX fiscal_appointment ON fiscal (appointment_id);"
+    "CREATE INDEX fiscal_hold ON fiscal (hold_until);"
+
+    "CREATE TRIGGER fiscal_gapless BEFORE INSERT ON fiscal"
+    "  WHEN NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM fiscal"
+    "    WHERE year = NEW.year)"
+    "  BEGIN SELECT RAISE(ABORT, 'fiscal record out of sequence: receipt"
+    " numbers are gapless within a year'); END;"
+    "CREATE TRIGGER fiscal_hold_delete BEFORE DELETE ON fiscal"
+    "  WHEN OLD.hold_until > CAST(strftime('%s', 'now') AS INTEGER)"
+    "  BEGIN SELECT RAISE(ABORT, 'fiscal record under legal hold: it cannot"
+    " be deleted before its term (hold_until)'); END;"
+    /* Under hold only one change is let through: cutting the link to an
+     * erased client. Any other column named in an UPDATE is refused. */
+    "CREATE TRIGGER fiscal_hold_update BEFORE UPDATE OF id, year, seq,"
+    "  number, issued, appointment_id, name, surname, tax_code, service,"
+    "  service_date, price, amount, method, actor, hold_until ON fiscal"
+    "  WHEN OLD.hold_until > CAST(strftime('%s', 'now') AS INTEGER)"
+    "  BEGIN SELECT RAISE(ABORT, 'fiscal record under legal hold: it cannot"
+    " be changed'); END;"
+    "CREATE TRIGGER fiscal_hold_link BEFORE UPDATE OF client_id ON fiscal"
+    "  WHEN OLD.hold_until > CAST(strftime('%s', 'now') AS INTEGER)"
+    "    AND NEW.client_id IS NOT NULL AND NEW.client_id IS NOT OLD.client_id"
+    "  BEGIN SELECT RAISE(ABORT, 'fiscal record under legal hold: its client"
+    " can only be unlinked'); END;"
+
+    /* Data-subject requests (art. 12-22). Dates are local calendar days,
+     * YYYY-MM-DD: received, and due (one month later, three when
+     * extended). On erasure client_id and notes become NULL; kind, dates,
+     * outcome and reasons stay as the controller's accountability. */
+    "CREATE TABLE request ("
+    "  id INTEGER PRIMARY KEY,"
+    "  client_id INTEGER,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('access', 'rectification',"
+    "    'erasure', 'restriction', 'portability', 'objection',"
+    "    'withdrawal')),"
+    "  received TEXT NOT NULL CHECK (received GLOB"
+    "    '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),"
+    "  due TEXT NOT NULL CHECK (due GLOB"
+    "    '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]' AND due > received),"
+    "  channel TEXT,"
+    "  notes TEXT,"
+    "  extended INTEGER,"
+    "  extend_reason TEXT,"
+    "  closed INTEGER,"
+    "  outcome TEXT CHECK (outcome IN ('done', 'refused')),"
+    "  close_reason TEXT,"
+    "  actor TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  CHECK ((extended IS NULL) = (extend_reason IS NULL)),"
+    "  CHECK ((closed IS NULL) = (outcome IS NULL))"
+    ");"
+    "CREATE INDEX request_client ON request (client_id, closed)"
+    "  WHERE client_id IS NOT NULL;"
+    "CREATE INDEX request_due ON request (due) WHERE closed IS NULL;";
+
 const struct db_migration db_migrations[] = {
 	{ 1, m1 },
+	{ 2, m2 },
 	{ 3, m3 },
+	{ 6, m6 },
 };
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

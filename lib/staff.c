@@ -248,9 +248,12 @@ parse_days(const char *s, int *mask, struct rv_err *e)
 	*mask = 0;
 	if (snprintf(buf, sizeof(buf), "%s", s) >= (int)sizeof(buf))
 		goto bad;
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
-		char *dash = strchr(tok, '-');
+	for (tok = buf; tok != NULL; tok = save) {
+		char *dash;
+
+		if ((save = strchr(tok, ',')) != NULL)
+			*save++ = '\0';
+		dash = strchr(tok, '-');
 
 		if (dash != NULL)
 			*dash = '\0';

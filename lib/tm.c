@@ -238,21 +238,46 @@ tm_parse_date(const char *s, int *y, int *m, int *d, struct rv_err *e)
 	return 0;
 }
 
+static char *
+put2(char *p, int v)
+{
+	*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+/* YYYY-MM-DDTHH:MM:SS+hh:mm; by hand, as this runs for every record. */
 static void
 fmt_offset_time(int64_t t, long off, char buf[40])
 {
 	int y, m, d;
 	int64_t w = t + off, days = w >= 0 ? w / 86400 : (w - 86399) / 86400;
-	int64_t sod = w - days * 86400;
+	int sod = (int)(w - days * 86400);
 	long a = off < 0 ? -off : off;
-
-	char tmp[96];
+	char *p = buf;
 
 	tm_civil_from_days(days, &y, &m, &d);
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-	    y, m, d, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60),
-	    off < 0 ? '-' : '+', a / 3600 % 100, a / 60 % 60);
-	snprintf(buf, 40, "%.39s", tmp);
+	if (y < 0 || y > 9999) {
+		snprintf(buf, 40, "%d-%02d-%02dT00:00:00Z", y, m, d);
+		return;
+	}
+	p = put2(p, y / 100);
+	p = put2(p, y % 100);
+	*p++ = '-';
+	p = put2(p, m);
+	*p++ = '-';
+	p = put2(p, d);
+	*p++ = 'T';
+	p = put2(p, sod / 3600);
+	*p++ = ':';
+	p = put2(p, sod / 60 % 60);
+	*p++ = ':';
+	p = put2(p, sod % 60);
+	*p++ = off < 0 ? '-' : '+';
+	p = put2(p, (int)(a / 3600 % 100));
+	*p++ = ':';
+	p = put2(p, (int)(a / 60 % 60));
+	*p = '\0';
 }
 
 int

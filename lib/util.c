@@ -321,7 +321,7 @@ check_text(const char *what, const char *s, size_t max, int required,
 		    "%s is too long (%ld characters, at most %zu)", what, n,
 		    max);
 	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\n' && multiline)
+		if ((*p == '\n' || *p == '\t') && multiline)
 			continue;
 		if (*p < 0x20 || *p == 0x7f)
 			return rv_fail(e, EX_DATAERR,

@@ -5,8 +5,11 @@ set -u
 
 build="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev
 	libgcrypt20-dev tzdata"
+# zsh: t/completion.bats drives the zsh completions through a pty.
+# python3-jsonschema: t/consent.bats validates consent receipts against
+# share/riserva/schema/consent-receipt.schema.json.
 test="sqlite3 bats bats-assert bats-support bats-file python3 python3-aiosmtpd
-	mandoc"
+	python3-jsonschema mandoc zsh"
 
 want=
 for set in "$@"; do

@@ -170,17 +170,19 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 
 @test "the database is created 0600 in a 0700 folder" {
 	unset RISERVA_DB
-	client list >/dev/null
+	run client list
+	assert_failure 1
 	assert_file_exists "$XDG_DATA_HOME/riserva/riserva.db"
 	[ "$(stat -c %a "$XDG_DATA_HOME/riserva")" = 700 ]
 	[ "$(stat -c %a "$XDG_DATA_HOME/riserva/riserva.db")" = 600 ]
 	run client --db "$BATS_TEST_TMPDIR/x.db" list
-	assert_success
+	assert_failure 1
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/x.db")" = 600 ]
 }
 
 @test "a database from a newer riserva is refused" {
-	client list >/dev/null
+	run client list
+	assert_failure 1
 	rv_sql 'PRAGMA user_version = 999'
 	run client list
 	assert_failure 78

@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# Every binary: --help, --version, usage errors; the network stays out of
+# the tools that do not need it.
+
+load helper
+
+@test "every binary answers --help on stdout with exit 0, and --version" {
+	for b in "$RV_ROOT"/bin/*; do
+		t=${b##*/}
+		run "$t" --help
+		assert_success
+		assert_line --index 0 --partial "usage: $t"
+		run "$t" --version
+		assert_output "$t (riserva) 0.1.0"
+		run "$t" --no-such-option
+		assert_failure 64
+	done
+}
+
+@test "only the network tools link libcurl" {
+	for b in "$RV_ROOT"/bin/*; do
+		t=${b##*/}
+		case $t in
+		remind|notify|gcal-sync) ;;
+		*) run readelf -d "$b"
+		   refute_output --partial libcurl ;;
+		esac
+	done
+}
+
+@test "make install puts every tool, page and completion under a prefix" {
+	d="$BATS_TEST_TMPDIR/inst"
+	run make -C "$RV_ROOT" -s install DESTDIR="$d" PREFIX=/usr PROGRAM_PREFIX=rv-
+	assert_success
+	for b in "$RV_ROOT"/bin/*; do
+		t=${b##*/}
+		assert_file_executable "$d/usr/bin/rv-$t"
+		assert_file_exists "$d/usr/share/man/man1/rv-$t.1"
+		assert_file_exists "$d/usr/share/bash-completion/completions/rv-$t"
+		assert_file_exists "$d/usr/share/zsh/site-functions/_rv-$t"
+		grep -q "^complete .* rv-$t\$" "$d/usr/share/bash-completion/completions/rv-$t"
+		head -n 1 "$d/usr/share/zsh/site-functions/_rv-$t" | grep -q "^#compdef rv-$t"
+	done
+	grep -q '^_riserva_prefix=rv-$' "$d/usr/share/bash-completion/completions/_riserva"
+	assert_file_exists "$d/usr/share/man/man7/riserva.7"
+	assert_file_exists "$d/usr/share/man/man5/riserva.conf.5"
+}
