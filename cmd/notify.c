@@ -5,13 +5,15 @@
 #include "cli.h"
 #include "mailer.h"
 #include "outbox.h"
+#include "policy.h"
 #include "banned.h"
 
 static const char usage_str[] =
     "usage: notify [send] [--dry-run] [--limit N] [--now TIME]\n"
     "       notify list [--status S] [--kind K] [--client C]\n"
     "       notify show ID\n"
-    "       notify retry ID...\n";
+    "       notify retry ID...\n"
+    "       notify policy VERSION\n";
 
 enum { O_DRY_RUN = 0x200, O_LIMIT, O_NOW, O_STATUS, O_KIND, O_CLIENT };
 
@@ -57,6 +59,7 @@ notify_send(struct rv_ctx *ctx, int argc, char **argv)
 	struct mailer_opts o = { 0 };
 	struct mailer_stats st;
 	struct progress pr = { ctx, 0 };
+	uint8_t key[RV_KEY_LEN];
 	const char *now = NULL, *env = getenv("RISERVA_NOW");
 	long limit = 0;
 	int opt, status, rc;
@@ -88,8 +91,13 @@ notify_send(struct rv_ctx *ctx, int argc, char **argv)
 		o.arg = &pr;
 		rv_out_begin(ctx, message_cols, 0);
 	}
-	rv_check(ctx, mailer_run(rv_db(ctx), ctx->conf, &ctx->who, &o, &st,
-	    &ctx->err));
+	if (*conf_get(ctx->conf, "mail.unsubscribe_url") != '\0') {
+		rv_key(ctx, RV_KEY_TOKEN, key);
+		o.token_key = key;
+	}
+	rc = mailer_run(rv_db(ctx), ctx->conf, &ctx->who, &o, &st, &ctx->err);
+	rv_wipe(key, sizeof(key));
+	rv_check(ctx, rc);
 	if (pr.n > 0)
 		rv_progress(ctx, "notify", pr.n, pr.n);
 	report(ctx, &st);
@@ -143,7 +151,7 @@ notify_list(struct rv_ctx *ctx, int argc, char **argv)
 		f.client_id = rv_client(ctx, client);
 	rv_out_begin(ctx, message_cols, 0);
 	rv_check(ctx, outbox_list(rv_db(ctx), &f, rv_emit_cb, ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -189,6 +197,79 @@ notify_retry(struct rv_ctx *ctx, int argc, char **argv)
 		rv_emit(ctx, rec);
 	}
 	ids_free(&ids);
+	return rv_finish(ctx);
+}
+
+struct policy_arg {
+	struct rv_ctx *ctx;
+	const char *version;
+	struct rv_ids queued;
+	size_t had;
+};
+
+static int
+queue_policy(json_t *rec, void *arg)
+{
+	struct policy_arg *a = arg;
+	struct rv_ctx *ctx = a->ctx;
+	int64_t client_id = json_integer_value(json_object_get(rec, "id"));
+	int64_t id;
+	int rc;
+
+	json_decref(rec);
+	rc = outbox_notice(rv_db(ctx), &ctx->who, client_id, "policy",
+	    a->version, NULL, &id, &ctx->err);
+	if (rc != 0)
+		return rc;
+	if (id != 0)
+		ids_add(&a->queued, id);
+	else
+		a->had++;
+	return 0;
+}
+
+/* The notice the law asks for, to everyone who booked in the 24 months
+ * before the version takes effect; once per client and version. */
+static int
+notify_policy(struct rv_ctx *ctx, int argc, char **argv)
+{
+	struct policy_arg a = { ctx, NULL, { 0 }, 0 };
+	json_t *rec;
+	size_t i;
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	a.version = argv[optind];
+	rv_check(ctx, policy_check_version(a.version, &ctx->err));
+	rv_begin(ctx);
+	rv_check(ctx, policy_get(rv_db(ctx), a.version, ctx->who.now, &rec,
+	    &ctx->err));
+	if (!json_is_true(json_object_get(rec, "substantial"))) {
+		json_decref(rec);
+		rv_die(ctx, EX_REFUSED, "policy %s is not a substantial change: "
+		    "the clients need no notice (consent policy add "
+		    "--substantial marks one)", a.version);
+	}
+	json_decref(rec);
+	rv_check(ctx, policy_affected(rv_db(ctx), a.version, queue_policy, &a,
+	    &ctx->err));
+	rv_commit(ctx);
+	rv_out_begin(ctx, message_cols, 0);
+	for (i = 0; i < a.queued.n; i++) {
+		rv_check(ctx, outbox_get(rv_db(ctx), a.queued.v[i], &rec,
+		    &ctx->err));
+		rv_emit(ctx, rec);
+	}
+	if (a.had > 0)
+		rv_warn(ctx, "queued %zu notice%s of policy %s; %zu client%s "
+		    "had it already", a.queued.n, a.queued.n == 1 ? "" : "s",
+		    a.version, a.had, a.had == 1 ? "" : "s");
+	else
+		rv_warn(ctx, "queued %zu notice%s of policy %s", a.queued.n,
+		    a.queued.n == 1 ? "" : "s", a.version);
+	ids_free(&a.queued);
 	return rv_finish(ctx);
 }
 
@@ -239,5 +320,7 @@ main(int argc, char *argv[])
 		return notify_show(ctx, argc, argv);
 	if (strcmp(argv[0], "retry") == 0)
 		return notify_retry(ctx, argc, argv);
+	if (strcmp(argv[0], "policy") == 0)
+		return notify_policy(ctx, argc, argv);
 	rv_bad_verb(ctx, argv[0]);
 }

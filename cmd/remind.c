@@ -56,6 +56,7 @@ main(int argc, char *argv[])
 	struct mailer_stats st;
 	struct progress pr = { NULL, 0 };
 	int64_t leads[OUTBOX_MAX_LEADS];
+	uint8_t key[RV_KEY_LEN];
 	const char *now = NULL, *env = getenv("RISERVA_NOW");
 	size_t nleads, queued;
 	char **none = argv;
@@ -89,6 +90,10 @@ main(int argc, char *argv[])
 		o.arg = &pr;
 		rv_out_begin(ctx, message_cols, 0);
 	}
+	if (*conf_get(ctx->conf, "mail.unsubscribe_url") != '\0') {
+		rv_key(ctx, RV_KEY_TOKEN, key);
+		o.token_key = key;
+	}
 	rv_begin(ctx);
 	rv_check(ctx, outbox_remind(rv_db(ctx), &ctx->who, leads, nleads,
 	    &queued, &ctx->err));
@@ -97,12 +102,14 @@ main(int argc, char *argv[])
 		rc = mailer_run(rv_db(ctx), ctx->conf, &ctx->who, &o, &st,
 		    &ctx->err);
 		db_rollback(rv_db(ctx));
+		rv_wipe(key, sizeof(key));
 		rv_check(ctx, rc);
 		return rv_finish(ctx);
 	}
 	rv_commit(ctx);
-	rv_check(ctx, mailer_run(rv_db(ctx), ctx->conf, &ctx->who, &o, &st,
-	    &ctx->err));
+	rc = mailer_run(rv_db(ctx), ctx->conf, &ctx->who, &o, &st, &ctx->err);
+	rv_wipe(key, sizeof(key));
+	rv_check(ctx, rc);
 	if (pr.n > 0)
 		rv_progress(ctx, "remind", pr.n, pr.n);
 	report(ctx, &st);

@@ -46,6 +46,7 @@ static const struct {
 	{ "mail.sendgrid_key_file", "" },
 	{ "mail.sendmail", "/usr/sbin/sendmail" },
 	{ "mail.templates", "" },
+	{ "mail.unsubscribe_url", "" },
 	{ "mail.timeout", "30s" },
 	{ "mail.max_attempts", "8" },
 	{ "mail.backoff", "5m" },

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "consent.h"
 #include "mail.h"
 #include "banned.h"
 
@@ -32,6 +33,8 @@ struct mail_ctx {
 	struct mail_addr from;
 	struct mail_addr reply_to;	/* addr empty when none */
 	char instance[17];
+	const char *unsubscribe_url;	/* NULL when not configured */
+	uint8_t token_key[RV_KEY_LEN];
 	char dirs[2][PATH_MAX];
 	int ndirs;
 	struct tmpl cache[NCACHE];
@@ -56,6 +59,7 @@ mail_free(struct mail *m)
 	free(m->body);
 	free(m->ics);
 	free(m->unsubscribe);
+	free(m->unsubscribe_url);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -430,7 +434,10 @@ mail_format(const struct mail *m, struct rv_buf *out)
 	/* RFC 3834: no vacation replies to a machine. */
 	buf_adds(out, "Auto-Submitted: auto-generated\r\n");
 	if (m->unsubscribe != NULL) {
-		buf_printf(out, "List-Unsubscribe: %s\r\n", m->unsubscribe);
+		/* A URL has no place to fold but before it. */
+		hdr_start(&h, out, "List-Unsubscribe");
+		hdr_word(&h, m->unsubscribe, strlen(m->unsubscribe));
+		hdr_end(&h);
 		buf_adds(out, "List-Unsubscribe-Post: List-Unsubscribe=One-Click"
 		    "\r\n");
 	}
@@ -882,17 +889,34 @@ out:
 }
 
 int
-mail_open(sqlite3 *db, const struct rv_conf *conf, struct mail_ctx **out,
-    struct rv_err *e)
+mail_open(sqlite3 *db, const struct rv_conf *conf, const uint8_t *token_key,
+    struct mail_ctx **out, struct rv_err *e)
 {
 	struct mail_ctx *mc = xcalloc(1, sizeof(*mc));
 	const char *from = conf_get(conf, "mail.from");
 	const char *reply = conf_get(conf, "clinic.email");
+	const char *unsub = conf_get(conf, "mail.unsubscribe_url");
 	int rc;
 
 	*out = NULL;
 	mc->db = db;
 	mc->conf = conf;
+	if (unsub != NULL && *unsub != '\0') {
+		/* RFC 8058: the one-click link is HTTPS. */
+		if (strncmp(unsub, "https://", 8) != 0 || strchr(unsub, ' ') ||
+		    strchr(unsub, '>') || strchr(unsub, '<')) {
+			rc = rv_fail(e, EX_CONFIG, "config mail.unsubscribe_url:"
+			    " '%s' is not an https:// URL", unsub);
+			goto fail;
+		}
+		if (token_key == NULL) {
+			rc = rv_fail(e, EX_SOFTWARE, "no key for unsubscribe "
+			    "tokens");
+			goto fail;
+		}
+		mc->unsubscribe_url = unsub;
+		memcpy(mc->token_key, token_key, RV_KEY_LEN);
+	}
 	if (from == NULL || *from == '\0') {
 		rc = rv_fail(e, EX_CONFIG, "config mail.from is not set: the "
 		    "sender, like Centro Aurora <prenotazioni@example.com>");
@@ -923,6 +947,7 @@ mail_open(sqlite3 *db, const struct rv_conf *conf, struct mail_ctx **out,
 	*out = mc;
 	return 0;
 fail:
+	rv_wipe(mc->token_key, sizeof(mc->token_key));
 	free(mc);
 	return rc;
 }
@@ -944,6 +969,7 @@ mail_close(struct mail_ctx *mc)
 		free(mc->cache[i].subject);
 		free(mc->cache[i].body);
 	}
+	rv_wipe(mc->token_key, sizeof(mc->token_key));
 	free(mc);
 }
 
@@ -1103,18 +1129,87 @@ appt_stale(struct mail_ctx *mc, const struct outbox_msg *m,
 	return 0;
 }
 
+/* {policy.version}, {policy.url}, {policy.effective}: from the archive. */
 static int
-notice_fields(json_t *f, const struct outbox_msg *m, struct rv_err *e)
+policy_fields(struct mail_ctx *mc, json_t *f, const char *version,
+    const char *locale, struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT url, effective FROM policy WHERE version = ?";
+	sqlite3_stmt *st;
+	json_t *tmp;
+	int rc;
+
+	if ((rc = db_cached(mc->db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		field(f, "policy.version", version);
+		field(f, "policy.url", (const char *)sqlite3_column_text(st,
+		    0));
+		tmp = json_object();
+		date_fields(tmp, "x", sqlite3_column_int64(st, 1), locale);
+		field(f, "policy.effective", json_string_value(json_object_get(
+		    tmp, "x.date")));
+		json_decref(tmp);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = -1;	/* the message's fault, not the run's */
+	} else {
+		rc = db_fail(mc->db, rc, e, "policy");
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* The one-click link (RFC 8058) that withdraws purpose, when configured:
+ * mail.unsubscribe_url with {token} replaced, or the token appended. */
+static int
+unsubscribe(struct mail_ctx *mc, int64_t client_id, const char *purpose,
+    struct mail *out, struct rv_err *e)
+{
+	char token[CONSENT_TOKEN_MAX];
+	struct rv_buf b = { 0 };
+	const char *at;
+	int rc;
+
+	if (mc->unsubscribe_url == NULL)
+		return 0;
+	if ((rc = consent_token_make(mc->token_key, client_id, purpose, token,
+	    e)) != 0)
+		return rc;
+	if ((at = strstr(mc->unsubscribe_url, "{token}")) != NULL) {
+		buf_add(&b, mc->unsubscribe_url,
+		    (size_t)(at - mc->unsubscribe_url));
+		buf_adds(&b, token);
+		buf_adds(&b, at + 7);
+	} else {
+		buf_adds(&b, mc->unsubscribe_url);
+		buf_adds(&b, token);
+	}
+	out->unsubscribe_url = b.s;
+	memset(&b, 0, sizeof(b));
+	buf_printf(&b, "<%s>", out->unsubscribe_url);
+	out->unsubscribe = b.s;
+	return 0;
+}
+
+static int
+notice_fields(struct mail_ctx *mc, json_t *f, const struct outbox_msg *m,
+    const char *locale, struct rv_err *e)
 {
 	json_error_t je;
 	json_t *data;
 	const char *key;
 	json_t *v;
 	char name[96];
+	int rc;
 
 	field(f, "notice.ref", m->ref);
-	if (strcmp(m->kind, "policy") == 0)
-		field(f, "policy.version", m->ref);
+	if (strcmp(m->kind, "policy") == 0 &&
+	    (rc = policy_fields(mc, f, m->ref, locale, e)) != 0)
+		return rc;
 	if (m->data == NULL)
 		return 0;
 	if ((data = json_loads(m->data, 0, &je)) == NULL ||
@@ -1186,13 +1281,10 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 			return 0;
 		}
 	}
-	if (strcmp(m->kind, "marketing") == 0) {
-		/* List-Unsubscribe (RFC 8058) needs the consent tool's
-		 * tokens; outbox_notice queues no marketing until then. */
-		snprintf(reason, 256, "marketing needs unsubscribe links, "
-		    "not available in this riserva");
-		return 0;
-	}
+	if (strcmp(m->kind, "marketing") == 0 && mc->unsubscribe_url == NULL)
+		return rv_fail(e, EX_CONFIG, "config mail.unsubscribe_url is "
+		    "not set: marketing carries a one-click unsubscribe link "
+		    "(RFC 8058)");
 
 	f = json_object();
 	field(f, "client.name", c.name);
@@ -1204,6 +1296,12 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 	field(f, "clinic.address", conf_get(mc->conf, "clinic.address"));
 	field(f, "clinic.url", conf_get(mc->conf, "clinic.url"));
 	field(f, "clinic.dpo", conf_get(mc->conf, "clinic.dpo"));
+	if (purpose != NULL) {
+		if ((rc = unsubscribe(mc, m->client_id, purpose, out, e)) != 0)
+			goto out;
+		field(f, "unsubscribe.url", out->unsubscribe != NULL ?
+		    out->unsubscribe_url : "");
+	}
 	if (m->appointment_id != 0) {
 		char id[32], hm[8];
 		int y, mo, d, minute;
@@ -1216,7 +1314,13 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		field(f, "appointment.end", hm);
 		field(f, "service.name", a.service);
 		field(f, "staff.name", a.staff);
-	} else if ((rc = notice_fields(f, m, e)) != 0) {
+	} else if ((rc = notice_fields(mc, f, m, c.locale, e)) != 0) {
+		if (rc < 0) {
+			snprintf(reason, 256, "no policy version '%s' in the "
+			    "archive", m->ref);
+			mail_free(out);
+			rc = 0;
+		}
 		goto out;
 	}
 	if ((rc = load_template(mc, c.locale, m->kind, &t, e)) != 0)

@@ -24,6 +24,7 @@ struct mail {
 	char *ics;	/* RFC 5545, CRLF; NULL when none */
 	const char *ics_method;	/* "REQUEST" or "CANCEL" */
 	char *unsubscribe;	/* List-Unsubscribe value; NULL when none */
+	char *unsubscribe_url;	/* the link itself */
 	char message_id[192];	/* with the angle brackets */
 	int64_t date;
 };
@@ -33,9 +34,11 @@ void mail_free(struct mail *m);
  * domain. */
 struct mail_ctx;
 /* Opens for one run; with the database in a transaction, whatever must be
- * stored (the instance id) is stored in it, else in one of its own. */
-int mail_open(sqlite3 *db, const struct rv_conf *conf, struct mail_ctx **out,
-    struct rv_err *e);
+ * stored (the instance id) is stored in it, else in one of its own.
+ * token_key (RV_KEY_TOKEN) makes the unsubscribe links when
+ * mail.unsubscribe_url is set; it may be NULL when that is not. */
+int mail_open(sqlite3 *db, const struct rv_conf *conf,
+    const uint8_t *token_key, struct mail_ctx **out, struct rv_err *e);
 void mail_close(struct mail_ctx *mc);
 const char *mail_from_addr(const struct mail_ctx *mc);
 

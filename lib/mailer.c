@@ -852,7 +852,7 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 	r.st = st;
 	if ((rc = settings(&r, e)) != 0)
 		return rc;
-	if ((rc = mail_open(db, conf, &r.mc, e)) != 0)
+	if ((rc = mail_open(db, conf, o->token_key, &r.mc, e)) != 0)
 		return rc;
 	if (o->dry_run) {
 		rc = dry_run(&r, e);

@@ -18,6 +18,9 @@ struct mailer_opts {
 	FILE *out;	/* mbox of a dry run and of the stdout transport */
 	FILE *diag;	/* a dry run's notes on what would be skipped */
 	const char *tool;	/* names the notes */
+	/* RV_KEY_TOKEN, for unsubscribe links when mail.unsubscribe_url is
+	 * set (the caller fetches it, and says so if it made the key). */
+	const uint8_t *token_key;
 	/* Called with the record of each message handled; may be NULL. */
 	int (*emit)(json_t *rec, void *arg);
 	void *arg;

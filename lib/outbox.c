@@ -103,11 +103,10 @@ outbox_notice(sqlite3 *db, const struct rv_who *w, int64_t client_id,
 	int rc, changed;
 
 	*id = 0;
-	/* Marketing waits for the consent tool's unsubscribe tokens: a
-	 * message without List-Unsubscribe (RFC 8058) must not be queued. */
-	if (strcmp(kind, "policy") != 0 && strcmp(kind, "breach") != 0)
-		return rv_fail(e, EX_SOFTWARE, "'%s' is not a notice kind "
-		    "riserva can queue", kind);
+	if (strcmp(kind, "policy") != 0 && strcmp(kind, "breach") != 0 &&
+	    strcmp(kind, "marketing") != 0)
+		return rv_fail(e, EX_SOFTWARE, "'%s' is not a notice kind",
+		    kind);
 	if ((rc = check_text("notice reference", ref, 200, 1, 0, e)) != 0)
 		return rc;
 	if (fields != NULL) {
@@ -122,17 +121,20 @@ outbox_notice(sqlite3 *db, const struct rv_who *w, int64_t client_id,
 		data = json_dumps(fields, JSON_COMPACT | JSON_SORT_KEYS);
 	}
 	/* Art. 34(2): a breach notice says what happened, what it may
-	 * cause and what was done; the templates name these fields. */
-	if (strcmp(kind, "breach") == 0) {
-		static const char *const need[] = { "nature", "consequences",
+	 * cause and what was done; a campaign has its subject and text.
+	 * The shipped templates name these fields. */
+	if (strcmp(kind, "breach") == 0 || strcmp(kind, "marketing") == 0) {
+		static const char *const breach[] = { "nature", "consequences",
 			"measures", NULL };
+		static const char *const campaign[] = { "subject", "text", NULL };
+		const char *const *need = kind[0] == 'b' ? breach : campaign;
 		size_t i;
 
 		for (i = 0; need[i] != NULL; i++) {
 			if (json_string_length(json_object_get(fields,
 			    need[i])) == 0) {
-				rc = rv_fail(e, EX_DATAERR, "a breach notice "
-				    "needs the field '%s'", need[i]);
+				rc = rv_fail(e, EX_DATAERR, "a %s notice needs "
+				    "the field '%s'", kind, need[i]);
 				goto out;
 			}
 		}

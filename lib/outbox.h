@@ -24,11 +24,14 @@ int outbox_appointment(sqlite3 *db, const struct rv_who *w, int64_t appt_id,
     const char *action, struct rv_err *e);
 
 /*
- * Queues a notice not tied to an appointment — "policy", "breach" or
- * "marketing" — at most once per (client, kind, ref), with its audit row,
+ * Queues a notice not tied to an appointment — "policy" (ref: the policy
+ * version), "breach" (ref: the breach's id) or "marketing" (ref: the
+ * campaign) — at most once per (client, kind, ref), with its audit row,
  * in the caller's transaction. fields (may be NULL) is a JSON object of
- * strings the templates name as {notice.KEY}. *id is the new message, or 0
- * when that client already had that notice.
+ * strings the templates name as {notice.KEY}: a breach notice needs
+ * "nature", "consequences" and "measures" (GDPR art. 34(2)), a marketing
+ * one "subject" and "text" (EX_DATAERR otherwise). *id is the new message,
+ * or 0 when that client already had that notice; EX_NOINPUT: no client.
  */
 int outbox_notice(sqlite3 *db, const struct rv_who *w, int64_t client_id,
     const char *kind, const char *ref, json_t *fields, int64_t *id,

@@ -64,13 +64,9 @@ mail_teardown() {
 	sendgrid_stop
 }
 
-# The consent tool writes the ledger; here a row is enough.
-consent_row() {
-	rv_sql "INSERT INTO consent (client_id, purpose, action, at, method, actor)
-		VALUES ($1, '$2', '$3', strftime('%s', 'now'), 'test', 'tester')"
-}
-grant() { consent_row "$1" "${2:-reminders}" grant; }
-withdraw() { consent_row "$1" "${2:-reminders}" withdraw; }
+# grant C [PURPOSE], withdraw C [PURPOSE]: through the consent tool.
+grant() { consent grant "$1" "${2:-reminders}" >/dev/null; }
+withdraw() { consent withdraw "$1" "${2:-reminders}" >/dev/null; }
 
 # rv_centre with the clinic's details and mail through the SMTP server.
 mail_centre() {

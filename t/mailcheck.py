@@ -200,7 +200,8 @@ def check_message(raw):
         if b'\r\nSubject:' in raw else None,
         'message_id': msg['Message-ID'].strip(),
         'auto_submitted': msg['Auto-Submitted'],
-        'list_unsubscribe': msg['List-Unsubscribe'],
+        'list_unsubscribe': msg['List-Unsubscribe'].strip()
+        if msg['List-Unsubscribe'] else None,
         'list_unsubscribe_post': msg['List-Unsubscribe-Post'],
         'body': None,
         'ics': None,

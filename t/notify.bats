@@ -144,6 +144,10 @@ cancellation|2|skipped|no reminders consent" ]
 
 @test "legal notices need no consent and reach restricted clients; erased clients get nothing" {
 	rv_sql "UPDATE client SET restricted = 1 WHERE id = 1"
+	printf 'Informativa.\n' >"$BATS_TEST_TMPDIR/policy.txt"
+	consent policy add --version 2026-12 --effective 2026-12-15 \
+		--url https://aurora.example/privacy --file "$BATS_TEST_TMPDIR/policy.txt" \
+		--substantial >/dev/null
 	now=$(date -d '2026-11-30T08:00:00+01:00' +%s)
 	rv_sql "INSERT INTO message (kind, client_id, ref, recipient, next_at, created, updated) VALUES ('policy', 1, '2026-12', 'mario@example.com', $now, $now, $now)"
 	rv_sql "INSERT INTO message (kind, client_id, ref, data, recipient, next_at, created, updated) VALUES ('breach', 2, 'B-7', '{\"nature\":\"A laptop was stolen.\",\"consequences\":\"Your phone number may be known.\",\"measures\":\"The disk was encrypted.\"}', 'anna@example.com', $now, $now, $now)"
@@ -157,12 +161,101 @@ breach|2|sent|
 policy|null|skipped|client erased" ]
 	mailcheck "$(mails | sed -n 1p)"
 	[ "$(rv_json '["subject"]')" = "Abbiamo aggiornato l'informativa sulla privacy" ]
-	rv_json '["body"]' | grep -q '(versione 2026-12)'
+	rv_json '["body"]' | grep -q 'la versione 2026-12 è in vigore a partire da$'
 	mailcheck "$(mails | sed -n 2p)"
 	[ "$(rv_json '["subject"]')" = "Notice of a breach of your personal data" ]
 	rv_json '["body"]' | grep -q '^A laptop was stolen.$'
 	rv_json '["body"]' | grep -q '^The disk was encrypted.$'
 	rv_json '["body"]' | grep -q '(reference$'
+}
+
+@test "notify policy queues the notice for everyone who booked, once, without consent" {
+	book_mario
+	book add --client 2 --service Massaggio --staff marco@example.com --at '2026-12-01 11:00' >/dev/null
+	book cancel 2 >/dev/null
+	client add --name Carla --surname Verdi --email carla@example.com --phone 123456 >/dev/null
+	printf 'Informativa, versione di dicembre.\n' >"$BATS_TEST_TMPDIR/policy.txt"
+	consent policy add --version 2026-12 --effective 2026-12-15 \
+		--url https://aurora.example/privacy --file "$BATS_TEST_TMPDIR/policy.txt" \
+		--substantial >/dev/null
+	consent policy add --version 2026-12b --effective 2026-12-20 \
+		--url https://aurora.example/privacy --file "$BATS_TEST_TMPDIR/policy.txt" >/dev/null
+	rv_sql "UPDATE client SET restricted = 1 WHERE id = 1"
+	run notify policy 2026-12
+	assert_success
+	assert_line --index 0 --partial '"kind":"policy","client_id":1,"appointment_id":null,"version":null,"lead":null,"ref":"2026-12","recipient":"mario@example.com","status":"queued"'
+	assert_line --index 1 "notify: queued 1 notice of policy 2026-12"
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(rv_sql "SELECT action, client_id, ref, fields FROM audit WHERE action = 'message.queue'")" = "message.queue|1|message 4|email" ]
+	run notify policy 2026-12
+	assert_success
+	assert_output "notify: queued 0 notices of policy 2026-12; 1 client had it already"
+	run notify policy 2026-12b
+	assert_failure 1
+	assert_output "notify: policy 2026-12b is not a substantial change: the clients need no notice (consent policy add --substantial marks one)"
+	run notify policy 2027-01
+	assert_failure 66
+	run notify policy 'bad version'
+	assert_failure 65
+	run notify
+	assert_success
+	[ "$(rv_sql "SELECT kind, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|skipped|client restricted (GDPR art. 18)
+confirmation|skipped|superseded by version 2
+cancellation|skipped|no reminders consent
+policy|sent|" ]
+	mailcheck "$(mails)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "Abbiamo aggiornato l'informativa sulla privacy" ]
+	rv_json '["body"]' | grep -qx 'martedì 15 dicembre 2026.'
+	rv_json '["body"]' | grep -qx 'La può leggere qui: https://aurora.example/privacy'
+	[ "$(rv_json '["list_unsubscribe"]')" = null ]
+}
+
+@test "marketing carries a one-click List-Unsubscribe whose token withdraws the consent" {
+	grant 1 marketing
+	grant 1 reminders
+	now=$(date -d '2026-11-30T08:00:00+01:00' +%s)
+	campaign() {
+		rv_sql "INSERT INTO message (kind, client_id, ref, data, recipient, next_at, created, updated) VALUES ('marketing', 1, '$1', '{\"subject\":\"Primavera: -20% sui massaggi\",\"text\":\"Da marzo, venti per cento in meno.\"}', 'mario@example.com', $now, $now, $now)"
+	}
+	campaign spring
+	run notify
+	assert_failure 78
+	assert_output "notify: config mail.unsubscribe_url is not set: marketing carries a one-click unsubscribe link (RFC 8058)"
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+	printf 'unsubscribe_url = http://aurora.example/u?t={token}\n' >>"$RISERVA_CONFIG"
+	run notify
+	assert_failure 78
+	assert_output --partial "is not an https:// URL"
+	sed -i 's|^unsubscribe_url = .*|unsubscribe_url = https://aurora.example/u?t={token}\&l=it|' "$RISERVA_CONFIG"
+	book_mario
+	run notify
+	assert_success
+	[ "$(mail_count)" = 2 ]
+	mailcheck "$(mails | sed -n 1p)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "Primavera: -20% sui massaggi" ]
+	[ "$(rv_json '["list_unsubscribe_post"]')" = List-Unsubscribe=One-Click ]
+	url=$(rv_json '["list_unsubscribe"]')
+	[[ $url == '<https://aurora.example/u?t=u1.1.marketing.'*'&l=it>' ]]
+	token=${url#*t=}
+	token=${token%&l=it>}
+	rv_json '["body"]' | grep -qxF "${url:1:${#url}-2}"
+	# The confirmation is no consent matter: no link.
+	mailcheck "$(mails | sed -n 2p)"
+	[ "$(rv_json '["list_unsubscribe"]')" = null ]
+	run consent unsubscribe "$token"
+	assert_success
+	[ "$(rv_sql "SELECT action, method FROM consent WHERE purpose = 'marketing' ORDER BY id DESC LIMIT 1")" = "withdraw|web" ]
+	campaign summer
+	run notify
+	assert_success
+	[ "$(rv_json '["reason"]')" = "no marketing consent" ]
+	# Reminders carry a link that withdraws reminders.
+	run remind --now '2026-11-30 10:30'
+	assert_success
+	mailcheck "$(mails | sed -n 3p)"
+	[[ $(rv_json '["list_unsubscribe"]') == '<https://aurora.example/u?t=u1.1.reminders.'* ]]
 }
 
 @test "notify list, show and their filters" {
@@ -178,6 +271,7 @@ policy|null|skipped|client erased" ]
 	[ "$(rv_json '["version"]')" = 2 ]
 	[ "$(rv_json '["next_attempt"]')" = 2026-11-30T08:00:00+01:00 ]
 	run notify list --client anna@example.com
+	assert_failure 1
 	assert_output ''
 	run notify list --format table
 	assert_line --index 0 'ID  KIND          CLIENT  APPT  V  LEAD  STATUS  TRIES  NEXT              REASON'
@@ -395,6 +489,6 @@ queued|0|2026-11-30 07:00:00" ]
 	assert_success
 	assert_output ''
 	run notify --db "$BATS_TEST_TMPDIR/other.db" list
-	assert_success
+	assert_failure 1
 	assert_file_exists "$BATS_TEST_TMPDIR/other.db"
 }
