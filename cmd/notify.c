@@ -13,7 +13,7 @@ static const char usage_str[] =
     "       notify list [--status S] [--kind K] [--client C]\n"
     "       notify show ID\n"
     "       notify retry ID...\n"
-    "       notify policy VERSION\n";
+    "       notify policy VERSION [C...]\n";
 
 enum { O_DRY_RUN = 0x200, O_LIMIT, O_NOW, O_STATUS, O_KIND, O_CLIENT };
 
@@ -228,20 +228,27 @@ queue_policy(json_t *rec, void *arg)
 	return 0;
 }
 
-/* The notice the law asks for, to everyone who booked in the 24 months
- * before the version takes effect; once per client and version. */
+/*
+ * The notice the law asks for, once per client and version: to the
+ * clients named (operands, or records on stdin), or with none to everyone
+ * who booked in the 24 months before the version takes effect.
+ */
 static int
 notify_policy(struct rv_ctx *ctx, int argc, char **argv)
 {
 	struct policy_arg a = { ctx, NULL, { 0 }, 0 };
+	struct rv_ids named = { 0 };
+	int affected;
 	json_t *rec;
 	size_t i;
+	int rc;
 
 	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
 		rv_usage(ctx);
-	if (argc - optind != 1)
+	if (argc - optind < 1)
 		rv_usage(ctx);
 	a.version = argv[optind];
+	affected = argc - optind == 1 && is_tty(stdin);
 	rv_check(ctx, policy_check_version(a.version, &ctx->err));
 	rv_begin(ctx);
 	rv_check(ctx, policy_get(rv_db(ctx), a.version, ctx->who.now, &rec,
@@ -253,8 +260,19 @@ notify_policy(struct rv_ctx *ctx, int argc, char **argv)
 		    "--substantial marks one)", a.version);
 	}
 	json_decref(rec);
-	rv_check(ctx, policy_affected(rv_db(ctx), a.version, queue_policy, &a,
-	    &ctx->err));
+	if (!affected)
+		rv_client_ids(ctx, argc - optind - 1, argv + optind + 1, &named);
+	if (named.n == 0) {
+		rv_check(ctx, policy_affected(rv_db(ctx), a.version,
+		    queue_policy, &a, &ctx->err));
+	} else {
+		for (i = 0; i < named.n; i++) {
+			rec = json_pack("{sI}", "id", (json_int_t)named.v[i]);
+			if ((rc = queue_policy(rec, &a)) != 0)
+				rv_check(ctx, rc);
+		}
+		ids_free(&named);
+	}
 	rv_commit(ctx);
 	rv_out_begin(ctx, message_cols, 0);
 	for (i = 0; i < a.queued.n; i++) {

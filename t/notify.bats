@@ -211,6 +211,24 @@ policy|sent|" ]
 	[ "$(rv_json '["list_unsubscribe"]')" = null ]
 }
 
+@test "notify policy takes the clients as operands or records on stdin" {
+	printf 'Informativa.\n' >"$BATS_TEST_TMPDIR/policy.txt"
+	consent policy add --version 2026-12 --effective 2026-12-15 \
+		--url https://aurora.example/privacy --file "$BATS_TEST_TMPDIR/policy.txt" \
+		--substantial >/dev/null
+	run notify policy 2026-12 anna@example.com
+	assert_success
+	assert_line --index 1 "notify: queued 1 notice of policy 2026-12"
+	client list | {
+		run notify policy 2026-12
+		assert_success
+		assert_line --index 1 "notify: queued 1 notice of policy 2026-12; 1 client had it already"
+	}
+	[ "$(rv_sql "SELECT group_concat(client_id) FROM (SELECT client_id FROM message WHERE kind = 'policy' ORDER BY id)")" = "2,1" ]
+	run notify policy 2026-12 nobody@example.com
+	assert_failure 66
+}
+
 @test "marketing carries a one-click List-Unsubscribe whose token withdraws the consent" {
 	grant 1 marketing
 	grant 1 reminders
