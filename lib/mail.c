@@ -281,45 +281,91 @@ hdr_end(struct hdr *h)
 	buf_adds(h->b, "\r\n");
 }
 
-/* RFC 2047 Q words of s, each at most 75 octets, characters never split;
- * the safe set is the one allowed in a phrase. */
-static void
-hdr_encoded(struct hdr *h, const char *s)
+static int
+q_safe(unsigned char c)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	return c < 0x80 && (isalnum(c) || strchr("!*+-/", c) != NULL);
+}
+
+/* The length of n bytes as Q-encoded text. */
+static size_t
+q_len(const unsigned char *p, size_t n)
+{
+	size_t len = 0, i;
+
+	for (i = 0; i < n; i++)
+		len += q_safe(p[i]) || p[i] == ' ' ? 1 : 3;
+	return len;
+}
+
+static void
+q_put(char *word, size_t *n, const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == ' ') {
+			word[(*n)++] = '_';
+		} else if (q_safe(p[i])) {
+			word[(*n)++] = (char)p[i];
+		} else {
+			word[(*n)++] = '=';
+			word[(*n)++] = hexdig[p[i] >> 4];
+			word[(*n)++] = hexdig[p[i] & 15];
+		}
+	}
+}
+
+/*
+ * RFC 2047 Q words of the len bytes at s, each at most 75 octets, in the
+ * set safe in a phrase. A word ends after a space when it can, with the
+ * space inside it, so that a decoder that wrongly keeps the white space
+ * between two words still reads the text right; a character is never
+ * split.
+ */
+static void
+hdr_encoded(struct hdr *h, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len, *q;
 	char word[80];
-	size_t n;
+	size_t n, lim, k;
 
-	while (*p) {
-		/* The word that fits the rest of this line, else a fold and
-		 * a whole line's worth. */
-		size_t lim = h->col + 1 + 24 <= 76 ? 76 - h->col - 1 : 75;
-
+	while (p < end) {
+		/* What fits the rest of this line, else a fold and a whole
+		 * line's worth. */
+		lim = h->col + 1 + 24 <= 76 ? 76 - h->col - 1 : 75;
 		if (lim > 75)
 			lim = 75;
 		memcpy(word, "=?UTF-8?Q?", 10);
 		n = 10;
-		while (*p) {
-			size_t k = utf8_seq(*p), need = 0, i;
-
-			for (i = 0; i < k && p[i]; i++)
-				need += (isalnum(p[i]) || p[i] == ' ' ||
-				    strchr("!*+-/", p[i]) != NULL) &&
-				    p[i] < 0x80 ? 1 : 3;
-			if (n + need + 2 > lim)
-				break;
-			for (i = 0; i < k && *p; i++, p++) {
-				if (*p == ' ') {
-					word[n++] = '_';
-				} else if (*p < 0x80 && (isalnum(*p) ||
-				    strchr("!*+-/", *p) != NULL)) {
-					word[n++] = (char)*p;
-				} else {
-					word[n++] = '=';
-					word[n++] = hexdig[*p >> 4];
-					word[n++] = hexdig[*p & 15];
-				}
+		while (p < end) {
+			for (q = p; q < end && *q != ' '; q++)
+				;
+			if (q < end)
+				q++;
+			if (n + q_len(p, (size_t)(q - p)) + 2 <= lim) {
+				q_put(word, &n, p, (size_t)(q - p));
+				p = q;
+				continue;
 			}
+			if (n > 10)
+				break;
+			/* Too long for this line, not for a whole one: fold. */
+			if (lim < 75 && 12 + q_len(p, (size_t)(q - p)) <= 75) {
+				lim = 75;
+				continue;
+			}
+			/* A word longer than an encoded word: by characters. */
+			while (p < q) {
+				k = utf8_seq(*p);
+				if (k > (size_t)(end - p))
+					k = (size_t)(end - p);
+				if (n + q_len(p, k) + 2 > lim)
+					break;
+				q_put(word, &n, p, k);
+				p += k;
+			}
+			break;
 		}
 		word[n++] = '?';
 		word[n++] = '=';
@@ -335,7 +381,7 @@ hdr_text(struct hdr *h, const char *s)
 	const char *p = s, *q;
 
 	if (!ascii_plain(s) || strstr(s, "=?") != NULL) {
-		hdr_encoded(h, s);
+		hdr_encoded(h, s, strlen(s));
 		return;
 	}
 	while (*p) {
@@ -359,31 +405,67 @@ mail_header_text(struct rv_buf *out, const char *name, const char *value)
 	hdr_end(&h);
 }
 
-/* A display name and address: atoms as they are, other ASCII quoted,
- * anything else as RFC 2047 words. */
+/* A word that can stand in a phrase as it is. */
+static int
+atom_word(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80 || (!isalnum((unsigned char)p[i])
+		    && strchr("!#$%&'*+-/=?^_`{|}~", p[i]) == NULL))
+			return 0;
+	return memmem(p, n, "=?", 2) == NULL;
+}
+
+/* A display name: atoms as they are, runs of other words as RFC 2047
+ * words between them, as most mailers write them. */
+static void
+hdr_phrase(struct hdr *h, const char *s)
+{
+	const char *p = s, *q, *run = NULL, *run_end = NULL;
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		q = p + strcspn(p, " ");
+		if (atom_word(p, (size_t)(q - p))) {
+			if (run != NULL)
+				hdr_encoded(h, run, (size_t)(run_end - run));
+			run = NULL;
+			hdr_word(h, p, (size_t)(q - p));
+		} else {
+			if (run == NULL)
+				run = p;
+			run_end = q;
+		}
+		p = q;
+	}
+	if (run != NULL)
+		hdr_encoded(h, run, (size_t)(run_end - run));
+}
+
+/* A display name and address; a name of ASCII that is not all atoms is a
+ * quoted string. */
 static void
 hdr_mailbox(struct hdr *h, const struct mail_addr *a)
 {
 	struct rv_buf w = { 0 };
-	const char *p;
-	int atoms = 1;
 
 	if (a->name[0] != '\0') {
-		for (p = a->name; *p; p++)
-			if (!isalnum((unsigned char)*p) && *p != ' ' &&
-			    strchr("!#$%&'*+-/=?^_`{|}~", *p) == NULL)
-				atoms = 0;
-		if (!ascii_plain(a->name)) {
-			hdr_encoded(h, a->name);
-		} else if (atoms) {
-			hdr_text(h, a->name);
-		} else {
+		if (ascii_plain(a->name) && strchr(a->name, '"') == NULL &&
+		    strchr(a->name, '\\') == NULL && strstr(a->name, "=?") ==
+		    NULL && strpbrk(a->name, "()<>[]:;@,.") != NULL) {
 			buf_addc(&w, '"');
 			buf_adds(&w, a->name);
 			buf_addc(&w, '"');
 			hdr_word(h, w.s, w.len);
+			buf_reset(&w);
+		} else {
+			hdr_phrase(h, a->name);
 		}
-		buf_reset(&w);
 	}
 	buf_printf(&w, "<%s>", a->addr);
 	hdr_word(h, w.s, w.len);

@@ -15,6 +15,7 @@ problem.
 import base64
 import datetime
 import email
+import email.header
 import email.policy
 import email.utils
 import json
@@ -164,6 +165,26 @@ def parse_ics(data):
 
 # ---- RFC 5322 / MIME ----
 
+def raw_header(raw, name):
+    """A header's value as sent, unfolded."""
+    head = raw.partition(b'\r\n\r\n')[0].decode('ascii')
+    m = re.search(r'(?m)^' + name + r':([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)',
+                  head)
+    need(m, 'no %s header' % name)
+    return re.sub(r'\r\n(?=[ \t])', '', m.group(1)).strip()
+
+
+def phrase(value):
+    """The display name of "phrase <addr>", decoded as RFC 2047 says:
+    white space between two encoded words is not part of the text (the
+    email package's own header parser keeps it, so it is not used here)."""
+    value = re.sub(r'\s*<[^<>]*>$', '', value)
+    if value.startswith('"') and value.endswith('"'):
+        return value[1:-1]
+    parts = email.header.decode_header(value)
+    return str(email.header.make_header(parts))
+
+
 def check_message(raw):
     need(all(b < 0x80 for b in raw), 'non-ASCII bytes in the message')
     need(b'\n' not in raw.replace(b'\r\n', b''), 'a bare LF')
@@ -190,10 +211,10 @@ def check_message(raw):
         'date': msg['Date'],
         'from': str(msg['From']),
         'from_addr': msg['From'].addresses[0].addr_spec,
-        'from_name': msg['From'].addresses[0].display_name,
+        'from_name': phrase(raw_header(raw, 'From')),
         'to': str(msg['To']),
         'to_addr': msg['To'].addresses[0].addr_spec,
-        'to_name': msg['To'].addresses[0].display_name,
+        'to_name': phrase(raw_header(raw, 'To')),
         'reply_to': str(msg['Reply-To']) if msg['Reply-To'] else None,
         'subject': str(msg['Subject']),
         'subject_raw': raw.split(b'\r\nSubject:')[1].split(b'\r\n', 1)[0].decode()

@@ -79,7 +79,7 @@ def main():
             return AuthResult(success=False, handled=False)
         user, _, password = args.auth.partition(':')
         ok = data.login.decode() == user and data.password.decode() == password
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     def factory():
         kw = dict(hostname='smtp.test', ident='riserva test smtpd')
