@@ -628,13 +628,13 @@ ics_param(struct rv_buf *b, const char *s)
 }
 
 static void
-ics_time(int64_t t, char buf[24])
+ics_time(int64_t t, char buf[48])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
 	gmtime_r(&tt, &tm);
-	snprintf(buf, 24, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900,
+	snprintf(buf, 48, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
@@ -648,7 +648,7 @@ static char *
 ics_build(const struct ics_event *ev)
 {
 	struct rv_buf out = { 0 }, l = { 0 };
-	char t[24];
+	char t[48];
 	int cancel = strcmp(ev->method, "CANCEL") == 0;
 
 	ics_line(&out, "BEGIN:VCALENDAR");
@@ -1317,7 +1317,7 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 	const char *kinds_legal = strcmp(m->kind, "policy") == 0 ||
 	    strcmp(m->kind, "breach") == 0 ? m->kind : NULL;
 	const char *domain = strchr(mc->from.addr, '@') + 1;
-	const struct tmpl *t;
+	const struct tmpl *t = NULL;
 	struct rv_buf b = { 0 };
 	struct who_to c;
 	struct appt_info a = { 0 };

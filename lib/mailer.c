@@ -611,6 +611,7 @@ struct run {
 	struct mail_ctx *mc;
 	struct transport t;
 	char claim[40];
+	int opened;	/* the transport, opened at the first message to go */
 	int64_t lease, backoff, backoff_max;
 	long max_attempts;
 };
@@ -719,6 +720,22 @@ deliver(struct run *r, const struct outbox_msg *m, int *stop,
 		res.outcome = OUTBOX_SKIPPED;
 		res.reason = reason;
 		return record(r, m, &res, e);
+	}
+	/* Nothing due costs no TLS library set-up and no connection. */
+	if (!r->opened) {
+		if ((rc = transport_open(&r->t, r->conf,
+		    conf_get(r->conf, "mail.transport"),
+		    mail_from_addr(r->mc), r->o->out, e)) != 0) {
+			struct rv_err e2;
+
+			*stop = 1;
+			res.outcome = OUTBOX_RELEASED;
+			res.next_at = r->w->now;
+			record(r, m, &res, &e2);
+			mail_free(&mail);
+			return rc;
+		}
+		r->opened = 1;
 	}
 	mail_format(&mail, &raw);
 	sr.retry_after = -1;
@@ -842,7 +859,7 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 	unsigned char rnd[8];
 	char hex[17];
 	size_t n = 0, i, done = 0, want;
-	int stop = 0, opened = 0, rc;
+	int stop = 0, rc;
 
 	memset(st, 0, sizeof(*st));
 	r.db = db;
@@ -858,10 +875,6 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 		rc = dry_run(&r, e);
 		goto out;
 	}
-	if ((rc = transport_open(&r.t, conf, conf_get(conf, "mail.transport"),
-	    mail_from_addr(r.mc), o->out, e)) != 0)
-		goto out;
-	opened = 1;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		rc = rv_fail_errno(e, EX_OSERR, "getrandom");
 		goto out;
@@ -896,7 +909,7 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 	}
 out:
 	outbox_msgs_free(v, n);
-	if (opened)
+	if (r.opened)
 		transport_close(&r.t);
 	mail_close(r.mc);
 	return rc;
