@@ -43,6 +43,10 @@ struct send_result {
 
 struct transport {
 	const char *name;
+	struct rv_buf from;	/* smtp: "<addr>" */
+	const char *url, *user, *cainfo;
+	long use_ssl, timeout_s;
+	char *password;
 	int (*send)(struct transport *t, const struct mail *m,
 	    const struct rv_buf *raw, struct send_result *r);
 	void (*close)(struct transport *t);
@@ -53,7 +57,6 @@ struct transport {
 	size_t len, off;
 	/* sendgrid */
 	char *key;
-	const char *url;
 	long timeout_ms;
 	/* sendmail */
 	const char *sendmail;
@@ -233,6 +236,8 @@ smtp_read(char *buf, size_t size, size_t n, void *arg)
 	return k;
 }
 
+static int smtp_connect(struct transport *t, struct send_result *r);
+
 static int
 smtp_send(struct transport *t, const struct mail *m,
     const struct rv_buf *raw, struct send_result *r)
@@ -242,6 +247,8 @@ smtp_send(struct transport *t, const struct mail *m,
 	long code = 0;
 	CURLcode cc;
 
+	if (t->curl == NULL && smtp_connect(t, r) != 0)
+		return 0;
 	buf_printf(&to, "<%s>", m->to.addr);
 	rcpt = curl_slist_append(rcpt, to.s);
 	curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, rcpt);
@@ -299,75 +306,91 @@ smtp_send(struct transport *t, const struct mail *m,
 static void
 smtp_close(struct transport *t)
 {
-	if (t->curl != NULL)
+	if (t->curl != NULL) {
 		curl_easy_cleanup(t->curl);	/* QUIT */
+		curl_global_cleanup();
+	}
 	t->curl = NULL;
+	secret_free(t->password);
+	t->password = NULL;
+	buf_free(&t->from);
+}
+
+/* The easy handle, made at the first message: a run with nothing to send
+ * sets up no TLS library and opens no connection. */
+static int
+smtp_connect(struct transport *t, struct send_result *r)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((t->curl = curl_easy_init()) == NULL) {
+		r->status = SEND_TEMP;
+		snprintf(r->detail, sizeof(r->detail), "curl_easy_init failed");
+		return -1;
+	}
+	curl_easy_setopt(t->curl, CURLOPT_URL, t->url);
+	curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(t->curl, CURLOPT_USE_SSL, t->use_ssl);
+	curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(t->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, t->timeout_s * 1000);
+	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(t->curl, CURLOPT_MAIL_FROM, t->from.s);
+	curl_easy_setopt(t->curl, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(t->curl, CURLOPT_READFUNCTION, smtp_read);
+	curl_easy_setopt(t->curl, CURLOPT_READDATA, t);
+	if (*t->cainfo != '\0')
+		curl_easy_setopt(t->curl, CURLOPT_CAINFO, t->cainfo);
+	if (*t->user != '\0')
+		curl_easy_setopt(t->curl, CURLOPT_USERNAME, t->user);
+	if (t->password != NULL) {
+		/* libcurl keeps its own copy; ours goes now. */
+		curl_easy_setopt(t->curl, CURLOPT_PASSWORD, t->password);
+		secret_free(t->password);
+		t->password = NULL;
+	}
+	return 0;
 }
 
 static int
 smtp_open(struct transport *t, const struct rv_conf *conf,
     const char *from_addr, struct rv_err *e)
 {
-	const char *url = conf_get(conf, "mail.url");
 	const char *tls = conf_get(conf, "mail.tls");
-	const char *user = conf_get(conf, "mail.user");
-	const char *ca = conf_get(conf, "mail.cainfo");
-	struct rv_buf from = { 0 };
-	char *password = NULL;
 	int64_t timeout;
-	long use_ssl;
-	int rc, smtps = strncmp(url, "smtps://", 8) == 0;
+	int rc;
 
-	if (!smtps && strncmp(url, "smtp://", 7) != 0)
+	t->url = conf_get(conf, "mail.url");
+	t->user = conf_get(conf, "mail.user");
+	t->cainfo = conf_get(conf, "mail.cainfo");
+	if (strncmp(t->url, "smtps://", 8) != 0 &&
+	    strncmp(t->url, "smtp://", 7) != 0)
 		return rv_fail(e, EX_CONFIG, "config mail.url: '%s' is not an "
-		    "smtp:// or smtps:// URL", url);
+		    "smtp:// or smtps:// URL", t->url);
 	if ((rc = conf_duration(conf, "mail.timeout", &timeout, e)) != 0)
 		return rc;
+	t->timeout_s = (long)timeout;
+	if (strcmp(tls, "auto") != 0 && strcmp(tls, "starttls") != 0 &&
+	    strcmp(tls, "none") != 0)
+		return rv_fail(e, EX_CONFIG, "config mail.tls: '%s' is not "
+		    "auto, starttls or none", tls);
 	if ((rc = secret("RISERVA_SMTP_PASSWORD", conf, "mail.password_file",
-	    &password, e)) != 0)
+	    &t->password, e)) != 0)
 		return rc;
-	if (password != NULL && *user == '\0') {
-		secret_free(password);
+	if (t->password != NULL && *t->user == '\0') {
+		secret_free(t->password);
+		t->password = NULL;
 		return rv_fail(e, EX_CONFIG, "a SMTP password is set but "
 		    "config mail.user is not");
 	}
 	if (strcmp(tls, "auto") == 0)
 		/* Never a password in clear; STARTTLS when offered. */
-		use_ssl = password != NULL ? CURLUSESSL_ALL : CURLUSESSL_TRY;
+		t->use_ssl = t->password != NULL ? CURLUSESSL_ALL :
+		    CURLUSESSL_TRY;
 	else if (strcmp(tls, "starttls") == 0)
-		use_ssl = CURLUSESSL_ALL;
-	else if (strcmp(tls, "none") == 0)
-		use_ssl = CURLUSESSL_NONE;
-	else {
-		secret_free(password);
-		return rv_fail(e, EX_CONFIG, "config mail.tls: '%s' is not "
-		    "auto, starttls or none", tls);
-	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if ((t->curl = curl_easy_init()) == NULL) {
-		secret_free(password);
-		return rv_fail(e, EX_SOFTWARE, "curl_easy_init failed");
-	}
-	buf_printf(&from, "<%s>", from_addr);
-	curl_easy_setopt(t->curl, CURLOPT_URL, url);
-	curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(t->curl, CURLOPT_USE_SSL, use_ssl);
-	curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(t->curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, (long)timeout * 1000);
-	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(t->curl, CURLOPT_MAIL_FROM, from.s);
-	curl_easy_setopt(t->curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(t->curl, CURLOPT_READFUNCTION, smtp_read);
-	curl_easy_setopt(t->curl, CURLOPT_READDATA, t);
-	if (*ca != '\0')
-		curl_easy_setopt(t->curl, CURLOPT_CAINFO, ca);
-	if (*user != '\0')
-		curl_easy_setopt(t->curl, CURLOPT_USERNAME, user);
-	if (password != NULL)
-		curl_easy_setopt(t->curl, CURLOPT_PASSWORD, password);
-	secret_free(password);
-	buf_free(&from);
+		t->use_ssl = CURLUSESSL_ALL;
+	else
+		t->use_ssl = CURLUSESSL_NONE;
+	buf_printf(&t->from, "<%s>", from_addr);
 	t->send = smtp_send;
 	t->close = smtp_close;
 	return 0;
@@ -611,7 +634,7 @@ struct run {
 	struct mail_ctx *mc;
 	struct transport t;
 	char claim[40];
-	int opened;	/* the transport, opened at the first message to go */
+	int opened;
 	int64_t lease, backoff, backoff_max;
 	long max_attempts;
 };
@@ -720,22 +743,6 @@ deliver(struct run *r, const struct outbox_msg *m, int *stop,
 		res.outcome = OUTBOX_SKIPPED;
 		res.reason = reason;
 		return record(r, m, &res, e);
-	}
-	/* Nothing due costs no TLS library set-up and no connection. */
-	if (!r->opened) {
-		if ((rc = transport_open(&r->t, r->conf,
-		    conf_get(r->conf, "mail.transport"),
-		    mail_from_addr(r->mc), r->o->out, e)) != 0) {
-			struct rv_err e2;
-
-			*stop = 1;
-			res.outcome = OUTBOX_RELEASED;
-			res.next_at = r->w->now;
-			record(r, m, &res, &e2);
-			mail_free(&mail);
-			return rc;
-		}
-		r->opened = 1;
 	}
 	mail_format(&mail, &raw);
 	sr.retry_after = -1;
@@ -875,6 +882,10 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 		rc = dry_run(&r, e);
 		goto out;
 	}
+	if ((rc = transport_open(&r.t, conf, conf_get(conf, "mail.transport"),
+	    mail_from_addr(r.mc), o->out, e)) != 0)
+		goto out;
+	r.opened = 1;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
 		rc = rv_fail_errno(e, EX_OSERR, "getrandom");
 		goto out;
