@@ -95,7 +95,12 @@ notify_send(struct rv_ctx *ctx, int argc, char **argv)
 		rv_key(ctx, RV_KEY_TOKEN, key);
 		o.token_key = key;
 	}
+	/* A dry run changes nothing, not even what a first run stores. */
+	if (o.dry_run)
+		rv_begin(ctx);
 	rc = mailer_run(rv_db(ctx), ctx->conf, &ctx->who, &o, &st, &ctx->err);
+	if (o.dry_run)
+		db_rollback(rv_db(ctx));
 	rv_wipe(key, sizeof(key));
 	rv_check(ctx, rc);
 	if (pr.n > 0)

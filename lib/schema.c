@@ -225,7 +225,12 @@ static const char m3[] =
     "  WHERE appointment_id IS NULL;"
     "CREATE INDEX message_due ON message (next_at)"
     "  WHERE status IN ('queued', 'sending');"
-    "CREATE INDEX message_client ON message (client_id);";
+    "CREATE INDEX message_client ON message (client_id);"
+    /* A client row that goes takes its address out of the log too. */
+    "CREATE TRIGGER message_client_gone AFTER UPDATE OF client_id ON message"
+    "  WHEN NEW.client_id IS NULL AND OLD.client_id IS NOT NULL BEGIN"
+    "  UPDATE message SET recipient = NULL WHERE id = NEW.id;"
+    "END;";
 
 /*
  * 6: fiscal records under a legal hold, the register of data-subject

@@ -156,9 +156,9 @@ cancellation|2|skipped|no reminders consent" ]
 	rv_sql "PRAGMA foreign_keys = ON; DELETE FROM client WHERE id = 3"
 	run notify
 	assert_success
-	[ "$(rv_sql "SELECT kind, coalesce(client_id, 'null'), status, coalesce(reason, '') FROM message ORDER BY id")" = "policy|1|sent|
-breach|2|sent|
-policy|null|skipped|client erased" ]
+	[ "$(rv_sql "SELECT kind, coalesce(client_id, 'null'), coalesce(recipient, 'null'), status, coalesce(reason, '') FROM message ORDER BY id")" = "policy|1|mario@example.com|sent|
+breach|2|anna@example.com|sent|
+policy|null|null|skipped|client erased" ]
 	mailcheck "$(mails | sed -n 1p)"
 	[ "$(rv_json '["subject"]')" = "Abbiamo aggiornato l'informativa sulla privacy" ]
 	rv_json '["body"]' | grep -q 'la versione 2026-12 è in vigore a partire da$'
@@ -356,6 +356,7 @@ policy|sent|" ]
 	run "$RV_PY" -c 'import mailbox,sys; m=list(mailbox.mbox(sys.argv[1])); print(len(m), m[1]["To"], m[1].get_content_type())' "$BATS_TEST_TMPDIR/box"
 	assert_output "2 Mario Rossi <mario@example.com> multipart/mixed"
 	[ "$(rv_sql "SELECT group_concat(status || attempts) FROM message")" = "queued0,queued0" ]
+	[ "$(rv_sql "SELECT count(*) FROM meta WHERE key = 'mail.instance'")" = 0 ]
 	[ "$(mail_count)" = 0 ]
 }
 
