@@ -287,6 +287,10 @@ smtp_send(struct transport *t, const struct mail *m,
 		r->status = SEND_DOWN;
 		return 0;
 	case CURLE_OPERATION_TIMEDOUT:
+		/* A server that hangs on one will hang on the next: stop
+		 * rather than spend the claims' lease waiting. */
+		r->status = SEND_DOWN;
+		return 0;
 	case CURLE_GOT_NOTHING:
 		r->status = code == 0 ? SEND_DOWN : SEND_TEMP;
 		return 0;
@@ -639,6 +643,16 @@ struct run {
 	long max_attempts;
 };
 
+/* Seconds on a clock that --now does not stop, for the lease. */
+static int64_t
+elapsed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 static void
 tick(struct run *r)
 {
@@ -844,9 +858,11 @@ dry_run(struct run *r, struct rv_err *e)
 static int
 settings(struct run *r, struct rv_err *e)
 {
+	int64_t timeout;
 	int rc;
 
 	if ((rc = conf_duration(r->conf, "mail.lease", &r->lease, e)) != 0 ||
+	    (rc = conf_duration(r->conf, "mail.timeout", &timeout, e)) != 0 ||
 	    (rc = conf_duration(r->conf, "mail.backoff", &r->backoff,
 	    e)) != 0 ||
 	    (rc = conf_duration(r->conf, "mail.backoff_max", &r->backoff_max,
@@ -854,6 +870,11 @@ settings(struct run *r, struct rv_err *e)
 	    (rc = conf_int(r->conf, "mail.max_attempts", 1, 100,
 	    &r->max_attempts, e)) != 0)
 		return rc;
+	/* A message is sent only in the first half of its claim's lease,
+	 * and one send (SendGrid's three tries) must fit the second. */
+	if (r->lease < 8 * timeout)
+		return rv_fail(e, EX_CONFIG, "config mail.lease must be at "
+		    "least 8 times mail.timeout");
 	return 0;
 }
 
@@ -863,6 +884,7 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 {
 	struct run r = { 0 };
 	struct outbox_msg *v = NULL;
+	int64_t claimed;
 	unsigned char rnd[8];
 	char hex[17];
 	size_t n = 0, i, done = 0, want;
@@ -902,7 +924,16 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 			goto out;
 		if (n == 0)
 			break;
+		claimed = elapsed();
 		for (i = 0; i < n && !stop; i++) {
+			/* Past half the lease, what is left goes back and a
+			 * fresh claim is made: no message is sent on a claim
+			 * that could lapse before it is recorded. */
+			if (elapsed() - claimed > r.lease / 2) {
+				if ((rc = release(&r, v, i, n, e)) != 0)
+					goto out;
+				break;
+			}
 			if ((rc = deliver(&r, &v[i], &stop, e)) != 0) {
 				struct rv_err e2;
 
@@ -912,7 +943,7 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 			}
 			done++;
 		}
-		if (stop && (rc = release(&r, v, i, n, e)) != 0)
+		if (stop && i < n && (rc = release(&r, v, i, n, e)) != 0)
 			goto out;
 		outbox_msgs_free(v, n);
 		v = NULL;

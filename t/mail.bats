@@ -181,7 +181,7 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	mail_config
 	book_mario
 	for kv in "transport=pigeon" "tls=maybe" "from=nobody" "backoff=soon" \
-	    "sendgrid_url=ftp://x"; do
+	    "lease=1m" "sendgrid_url=ftp://x"; do
 		k=${kv%%=*} v=${kv#*=}
 		[ "$k" = sendgrid_url ] && export RISERVA_MAIL_TRANSPORT=sendgrid
 		env "RISERVA_MAIL_${k^^}=$v" notify >/dev/null 2>&1 && fail "$kv accepted"
