@@ -1333,6 +1333,12 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		snprintf(reason, 256, "client erased");
 		return 0;
 	}
+	/* What goes into the SMTP envelope is checked again here: a row
+	 * written around the tools must not smuggle in a command. */
+	if (check_email(c.email, e) != 0) {
+		snprintf(reason, 256, "bad email address");
+		return 0;
+	}
 	if (m->appointment_id != 0) {
 		if ((rc = load_appt(mc->db, m->appointment_id, &a, e)) != 0)
 			return rc;

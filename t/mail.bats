@@ -192,3 +192,15 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	assert_output "notify: config mail.transport: 'pigeon' is not smtp, sendgrid, sendmail or stdout"
 	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
 }
+
+@test "an address written around the tools cannot smuggle an SMTP command" {
+	smtpd_start
+	mail_config
+	book_mario
+	rv_sql "UPDATE client SET email = 'mario@example.com>' || char(13, 10) || 'RCPT TO:<x@evil.example' WHERE id = 1"
+	run notify
+	assert_success
+	[ "$(rv_json '["status"]')" = skipped ]
+	[ "$(rv_json '["reason"]')" = "bad email address" ]
+	[ "$(mail_count)" = 0 ]
+}
