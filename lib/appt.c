@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "riserva.h"
+#include "gcal.h"
 #include "outbox.h"
 #include "banned.h"
 
@@ -436,7 +437,11 @@ appt_changed(sqlite3 *db, const struct rv_who *w, int64_t id,
 	if ((rc = outbox_appointment(db, w, id, action, e)) != 0)
 		return rc;
 	snprintf(ref, sizeof(ref), "appointment %lld", (long long)id);
-	return audit_append(db, w, action, client_id, ref, fields, e);
+	if ((rc = audit_append(db, w, action, client_id, ref, fields, e)) != 0)
+		return rc;
+	if ((rc = gcal_queue_appt(db, w, id, e)) != 0)
+		return rc;
+	return 0;
 }
 
 /* The qualified, active staff for a service, in id order. */

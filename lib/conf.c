@@ -55,6 +55,25 @@ static const struct {
 	{ "remind.lead", "24h" },
 	{ "google.client_id", "" },
 	{ "google.api_url", "https://www.googleapis.com/calendar/v3" },
+	/* The secret of an installed-app client: best from the environment
+	 * or a file of mode 0600, not from a config file others can read. */
+	{ "google.client_secret", "" },
+	{ "google.client_secret_file", "" },
+	{ "google.auth_url", "https://accounts.google.com/o/oauth2/v2/auth" },
+	{ "google.token_url", "https://oauth2.googleapis.com/token" },
+	{ "google.revoke_url", "https://oauth2.googleapis.com/revoke" },
+	{ "google.userinfo_url",
+	    "https://openidconnect.googleapis.com/v1/userinfo" },
+	{ "google.event_title", "{service} {name} {initial}." },
+	{ "google.busy_title", "" },
+	{ "google.import_titles", "false" },
+	{ "google.resync_days", "365" },
+	{ "google.page_size", "2500" },
+	{ "google.timeout", "30s" },
+	{ "google.connect_timeout", "5m" },
+	{ "google.retry_attempts", "5" },
+	{ "google.retry_base_ms", "500" },
+	{ "google.retry_max_ms", "30000" },
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 

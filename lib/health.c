@@ -22,49 +22,6 @@ health_free(char *text, size_t n)
 	free(text);
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
- * Returns the offset of the first bad byte, or n. */
-static size_t
-utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k;
-
-	while (i < n) {
-		unsigned c = s[i];
-		unsigned lo = 0x80, hi = 0xbf;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1;
-		else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else
-			return i;
-		if (i + k >= n)
-			return i;	/* cut short */
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t j = 2; j <= k; j++)
-			if ((s[i + j] & 0xc0) != 0x80)
-				return i;
-		i += k + 1;
-	}
-	return n;
-}
-
 int
 health_check_text(const char *text, size_t n, struct rv_err *e)
 {
@@ -77,7 +34,7 @@ health_check_text(const char *text, size_t n, struct rv_err *e)
 		return rv_fail(e, EX_DATAERR,
 		    "health text is too long (%zu bytes, at most %d)", n,
 		    HEALTH_MAX);
-	if ((bad = utf8_valid((const unsigned char *)text, n)) != n)
+	if ((bad = utf8_valid(text, n)) != n)
 		return rv_fail(e, EX_DATAERR,
 		    "health text is not valid UTF-8 (byte %zu)", bad + 1);
 	for (i = 0; i < n; i++) {

@@ -38,35 +38,6 @@ ws(struct parser *ps)
 		ps->p++;
 }
 
-/* Length of a valid UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t
-utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return end - p >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (end - p < 3 || (p[1] & 0xc0) != 0x80 ||
-		    (p[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))
-			return 0;	/* overlong, or a surrogate */
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (end - p < 4 || (p[1] & 0xc0) != 0x80 ||
-		    (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 static int
 hex4(const char *p, unsigned *out)
 {

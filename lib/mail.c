@@ -201,39 +201,13 @@ mail_qp(const char *text, struct rv_buf *out)
 	}
 }
 
-/* The length of the UTF-8 sequence that starts with c (1 for junk). */
+/* The bytes of the character at p: a stray byte counts as one. */
 static size_t
-utf8_seq(unsigned char c)
+char_len(const unsigned char *p, const unsigned char *end)
 {
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	if (c >= 0xe0)
-		return 3;
-	if (c >= 0xc2 && c < 0xe0)
-		return 2;
-	return 1;
-}
+	size_t k = utf8_seq(p, end);
 
-static int
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t k, i;
-
-	while (*p) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		k = utf8_seq(*p);
-		if (k == 1)
-			return 0;
-		for (i = 1; i < k; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-		p += k;
-	}
-	return 1;
+	return k ? k : 1;
 }
 
 static int
@@ -357,9 +331,7 @@ hdr_encoded(struct hdr *h, const char *s, size_t len)
 			}
 			/* A word longer than an encoded word: by characters. */
 			while (p < q) {
-				k = utf8_seq(*p);
-				if (k > (size_t)(end - p))
-					k = (size_t)(end - p);
+				k = char_len(p, end);
 				if (n + q_len(p, k) + 2 > lim)
 					break;
 				q_put(word, &n, p, k);
@@ -586,10 +558,11 @@ static void
 ics_line(struct rv_buf *out, const char *line)
 {
 	const unsigned char *p = (const unsigned char *)line;
+	const unsigned char *end = p + strlen(line);
 	size_t col = 0, k;
 
 	while (*p) {
-		k = utf8_seq(*p);
+		k = char_len(p, end);
 		if (col + k > 75) {
 			buf_adds(out, "\r\n ");
 			col = 1;
@@ -793,7 +766,7 @@ parse_template(struct tmpl *t, char *text, struct rv_err *e)
 		if (*r != '\r')
 			*w++ = *r;
 	*w = '\0';
-	if (!utf8_valid(text))
+	if (utf8_valid(text, strlen(text)) != strlen(text))
 		return rv_fail(e, EX_CONFIG, "%s: not valid UTF-8", t->path);
 	for (r = text; *r; r++)
 		if (((unsigned char)*r < 0x20 && *r != '\n' && *r != '\t') ||

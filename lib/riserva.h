@@ -75,6 +75,10 @@ void money_format(int64_t cents, char buf[32]);
 int check_text(const char *what, const char *s, size_t max, int required,
     int multiline, struct rv_err *e);
 int check_email(const char *s, struct rv_err *e);
+/* UTF-8 (RFC 3629): the length of the sequence at p, or 0 if invalid; and
+ * the offset of the first invalid byte of s (n when all is valid). */
+size_t utf8_seq(const unsigned char *p, const unsigned char *end);
+size_t utf8_valid(const char *s, size_t n);
 int norm_phone(const char *s, char *out, size_t outsz, struct rv_err *e);
 int is_tty(FILE *fp);
 const char *login_name(void);

@@ -325,10 +325,72 @@ static const char m6[] =
     "  WHERE client_id IS NOT NULL;"
     "CREATE INDEX request_due ON request (due) WHERE closed IS NULL;";
 
+/* 4: Google Calendar sync. Each operator's connected account (tokens
+ * sealed with the field key, the row named in the AAD), the events pushed
+ * for bookings (gcal_link: one live event per booking, or one waiting to
+ * be deleted), the push outbox written in the booking's own transaction,
+ * and the Google identity of imported busy blocks. No foreign key from
+ * the outbox or links blocks the erasure of an appointment. */
+static const char m4[] =
+    "CREATE TABLE gcal_account ("
+    "  staff_id INTEGER PRIMARY KEY REFERENCES staff (id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL,"
+    "  calendar TEXT NOT NULL DEFAULT 'primary',"
+    "  scopes TEXT NOT NULL,"
+    "  refresh_token BLOB NOT NULL,"
+    "  access_token BLOB,"
+    "  access_expires INTEGER,"
+    "  sync_token TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'ok'"
+    "    CHECK (state IN ('ok', 'reauth_needed', 'error')),"
+    "  last_error TEXT,"
+    "  last_sync INTEGER,"
+    "  last_full_sync INTEGER,"
+    "  connected INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+
+    /* hash: of the fields we own, as last pushed or adopted. state:
+     * live, gone (deleted on Google by someone else), delete (ours to
+     * delete on Google at the next sync). */
+    "CREATE TABLE gcal_link ("
+    "  id INTEGER PRIMARY KEY,"
+    "  staff_id INTEGER NOT NULL REFERENCES staff (id) ON DELETE CASCADE,"
+    "  appointment_id INTEGER REFERENCES appointment (id)"
+    "    ON DELETE SET NULL,"
+    "  google_id TEXT NOT NULL,"
+    "  generation INTEGER NOT NULL DEFAULT 1,"
+    "  etag TEXT,"
+    "  hash TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'live'"
+    "    CHECK (state IN ('live', 'gone', 'delete')),"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX gcal_link_google ON gcal_link (staff_id, google_id);"
+    "CREATE INDEX gcal_link_appointment ON gcal_link (appointment_id);"
+    "CREATE UNIQUE INDEX gcal_link_one ON gcal_link (appointment_id)"
+    "  WHERE state <> 'delete';"
+
+    "CREATE TABLE gcal_outbox ("
+    "  appointment_id INTEGER PRIMARY KEY REFERENCES appointment (id)"
+    "    ON DELETE CASCADE,"
+    "  queued INTEGER NOT NULL,"
+    "  tries INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT"
+    ");"
+
+    "ALTER TABLE event ADD COLUMN google_id TEXT;"
+    "ALTER TABLE event ADD COLUMN etag TEXT;"
+    "ALTER TABLE event ADD COLUMN status TEXT;"
+    "CREATE UNIQUE INDEX event_google ON event (staff_id, google_id)"
+    "  WHERE google_id IS NOT NULL;";
+
 const struct db_migration db_migrations[] = {
 	{ 1, m1 },
 	{ 2, m2 },
 	{ 3, m3 },
+	{ 4, m4 },
 	{ 6, m6 },
 };
 const size_t db_nmigrations = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -273,29 +273,63 @@ money_format(int64_t cents, char buf[32])
 	    (long long)(cents % 100));
 }
 
+/* Length of a valid UTF-8 sequence at p (RFC 3629: no overlong forms,
+ * no surrogates, nothing past U+10FFFF), or 0. */
+size_t
+utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return end - p >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (end - p < 3 || (p[1] & 0xc0) != 0x80 ||
+		    (p[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (end - p < 4 || (p[1] & 0xc0) != 0x80 ||
+		    (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+size_t
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	size_t k;
+
+	while (p < end) {
+		if ((k = utf8_seq(p, end)) == 0)
+			break;
+		p += k;
+	}
+	return (size_t)(p - (const unsigned char *)s);
+}
+
 /* Counts UTF-8 code points; -1 if the bytes are not valid UTF-8. */
 static long
 utf8_len(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *end = p + strlen(s);
 	long n = 0;
+	size_t k;
 
-	while (*p) {
-		int k;
-
-		if (*p < 0x80)
-			k = 0;
-		else if ((*p & 0xe0) == 0xc0 && *p >= 0xc2)
-			k = 1;
-		else if ((*p & 0xf0) == 0xe0)
-			k = 2;
-		else if ((*p & 0xf8) == 0xf0 && *p <= 0xf4)
-			k = 3;
-		else
+	while (p < end) {
+		if ((k = utf8_seq(p, end)) == 0)
 			return -1;
-		for (p++; k > 0; k--, p++)
-			if ((*p & 0xc0) != 0x80)
-				return -1;
+		p += k;
 		n++;
 	}
 	return n;

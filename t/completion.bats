@@ -266,3 +266,13 @@ cancellation"
 	run zcomplete_line "remind --"
 	assert_output --partial -- --dry-run
 }
+
+@test "gcal-sync: verbs, options and staff complete" {
+	rv_centre
+	run complete_line "gcal-sync dis"
+	assert_output disconnect
+	run complete_line "gcal-sync disconnect --pu"
+	assert_output --purge-imported
+	run complete_line "gcal-sync connect gi"
+	assert_output giulia@example.com
+}

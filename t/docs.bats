@@ -5,8 +5,10 @@ load helper
 
 # The keys of lib/conf.c's known[] as "key<TAB>default", one per line.
 conf_keys() {
-	sed -n 's/^	{ "\([a-z_]*\.[a-z_]*\)", "\([^"]*\)" },$/\1	\2/p' \
-		"$RV_ROOT/lib/conf.c"
+	# An entry may wrap onto a second line.
+	awk '/^\t{ "[a-z_]*\.[a-z_]*",/ && !/},$/ { getline rest; sub(/^[ \t]*/, " ", rest); $0 = $0 rest } { print }' \
+		"$RV_ROOT/lib/conf.c" |
+		sed -n 's/^	{ "\([a-z_]*\.[a-z_]*\)", *"\([^"]*\)" },$/\1	\2/p'
 }
 
 @test "riserva.conf(5) documents every configuration key with its default" {
@@ -14,6 +16,8 @@ conf_keys() {
 	while IFS=$'\t' read -r key def; do
 		n=$((n + 1))
 		[ -n "$def" ] || def='\(dq\(dq'
+		# mdoc wants a trailing full stop escaped.
+		case $def in *.) def="${def%.}\\&." ;; esac
 		grep -qxF ".It Cm $key No = Li $def" "$RV_ROOT/man/riserva.conf.5" ||
 			fail "riserva.conf.5 lacks '.It Cm $key No = Li $def'"
 	done < <(conf_keys)

@@ -1,0 +1,619 @@
+#!/usr/bin/env bats
+# gcal-sync: connect and disconnect with OAuth, the two-way sync with a
+# Google Calendar emulator, conflicts, faults and recoveries.
+
+load helper
+load gcal
+
+G=operator@gmail.test
+M=marco@gmail.test
+
+setup() {
+	rv_setup
+	emu_start
+	rv_centre
+}
+
+teardown() {
+	emu_stop
+}
+
+# Connects giulia (staff 1) as $G, and marco (staff 2) as $M when asked.
+connect_giulia() {
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}"
+	assert_success
+}
+
+connect_marco() {
+	gcal_connect marco@example.com "{\"email\": \"$M\"}"
+	assert_success
+}
+
+# The summary, start and status of the event of appointment $2 on $1.
+event_of() {
+	emu_events "$1" "' | '.join('%s %s %s' % (e.get('summary'), e.get('start', {}).get('dateTime'), e['status']) for e in ev if e.get('extendedProperties', {}).get('private', {}).get('riserva_appointment') == '$2')"
+}
+
+@test "connect: PKCE and state through the browser; the token is sealed, never shown" {
+	connect_giulia
+	assert_output --partial '{"type":"gcal_account","id":1,"staff_id":1,"staff_name":"Giulia","staff_email":"giulia@example.com","email":"operator@gmail.test","calendar":"primary","scopes":"openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/calendar","state":"ok"'
+	# The address asks for exactly what the notice promises.
+	url=$(grep -o "$EMU/o/oauth2/v2/auth?[^ ]*" "$GCAL_TMP/connect.err")
+	[[ $url == *"scope=openid%20https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fuserinfo.email%20https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fcalendar&"* ]]
+	[[ $url == *"&access_type=offline&prompt=consent&"* ]]
+	[[ $url == *"&code_challenge_method=S256&state="* ]]
+	[[ $url == *"redirect_uri=http%3A%2F%2F127.0.0.1%3A"* ]]
+	assert_file_contains "$GCAL_TMP/browser.out" 'authorization received'
+	[ "$(emu_count oauth.token 200)" = 1 ]
+	[ "$(emu_count oauth.userinfo 200)" = 1 ]
+	# Neither token is printed, nor stored readable.
+	tokens=$(emu GET /_emu/tokens)
+	refresh=$(printf '%s' "$tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh"][0])')
+	access=$(printf '%s' "$tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"][0])')
+	[ ${#refresh} -gt 40 ]
+	[[ $output != *"$refresh"* && $output != *"$access"* ]]
+	for f in "$RISERVA_DB" "$RISERVA_DB-wal"; do
+		[ ! -e "$f" ] || ! grep -qF "$refresh" "$f"
+		[ ! -e "$f" ] || ! grep -qF "$access" "$f"
+	done
+	[ "$(rv_sql "SELECT length(refresh_token) > 29 + 40, length(access_token) > 29 FROM gcal_account")" = "1|1" ]
+	run rv_sql "SELECT action, ref, fields FROM audit WHERE action LIKE 'gcal.%'"
+	assert_output 'gcal.connect|staff 1|email,calendar,scopes,refresh_token'
+}
+
+@test "connect refuses a grant without the calendar permission and gives it back" {
+	gcal_connect giulia@example.com '{"email": "operator@gmail.test", "scopes": ["openid", "https://www.googleapis.com/auth/userinfo.email"]}'
+	assert_equal "$status" 77
+	assert_output --partial 'gcal-sync: not connected: the permissions granted lack https://www.googleapis.com/auth/calendar (grant them all when Google asks); the partial grant was revoked and nothing stored'
+	[ "$(emu_count oauth.revoke 200)" = 1 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+	run emu GET /_emu/grants
+	assert_output --partial '"revoked": true'
+}
+
+@test "connect: access denied, a foreign state, no answer: nothing stored" {
+	gcal_connect giulia@example.com '{"deny": true}'
+	assert_equal "$status" 77
+	assert_output --partial 'gcal-sync: Google did not grant access (access_denied): nothing stored'
+	# A redirect that is not the answer to our request.
+	gcal-sync connect giulia@example.com --no-browser 2>"$GCAL_TMP/c.err" 3>&- &
+	pid=$!
+	for i in $(seq 600); do
+		port=$(grep -o 'http://127.0.0.1:[0-9]*/$' "$GCAL_TMP/c.err" | grep -o '[0-9]*/$') && break
+		sleep 0.05
+	done
+	run browse "http://127.0.0.1:${port%/}/?state=forged&code=4/0xyz"
+	assert_output --partial 'does not belong to the connection'
+	status=0
+	wait $pid || status=$?
+	assert_equal "$status" 77
+	assert_file_contains "$GCAL_TMP/c.err" "the redirect's state does not match this attempt"
+	run gcal-sync connect giulia@example.com --no-browser --timeout 1s
+	assert_equal "$status" 75
+	assert_line 'gcal-sync: no answer from the browser within 1 s; run connect again'
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+}
+
+@test "a booking appears on Google with the minimal title; move and cancel follow" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 \
+		--at '2026-12-01 10:00' --notes 'allergic to nuts' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"inserted":1,'
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+	# Nothing else about the client leaves: no email, phone or notes.
+	run emu GET /_emu/calendars/$G/events
+	refute_output --partial 'mario@example.com'
+	refute_output --partial '3331112222'
+	refute_output --partial 'allergic'
+	refute_output --partial 'Rossi'
+	assert_output --partial '"visibility": "private"'
+	assert_output --partial '"private": {"riserva_appointment": "1", "riserva_instance": '
+	book move 1 --at '2026-12-02 14:00' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"inserted":0,"updated":1,'
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-02T14:00:00+01:00 confirmed'
+	book cancel 1 >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"deleted":1,'
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-02T14:00:00+01:00 cancelled'
+	[ "$(emu_count events.insert)" = 1 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
+	run rv_sql "SELECT action, client_id, ref, fields FROM audit WHERE action IN ('gcal.push', 'gcal.delete') ORDER BY id"
+	assert_output 'gcal.push|1|appointment 1|summary,start,end
+gcal.push|1|appointment 1|summary,start,end
+gcal.delete|1|appointment 1|event'
+}
+
+@test "a restricted client's booking is busy without a name; a rectified name follows" {
+	connect_giulia
+	book add --client mario@example.com --service Viso --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	client edit mario@example.com --name Mariano >/dev/null
+	run gcal-sync
+	assert_success
+	run event_of $G 1
+	assert_output 'Viso Mariano R. 2026-12-01T10:00:00+01:00 confirmed'
+	rv_sql "UPDATE client SET restricted = 1 WHERE id = 1"
+	run gcal-sync
+	assert_output --partial '"updated":1,'
+	run event_of $G 1
+	assert_output 'Occupato 2026-12-01T10:00:00+01:00 confirmed'
+	printf '[google]\nevent_title = {service}\nbusy_title = Busy\n' >>"$RISERVA_CONFIG"
+	gcal-sync >/dev/null
+	run event_of $G 1
+	assert_output 'Busy 2026-12-01T10:00:00+01:00 confirmed'
+}
+
+@test "an event created on Google blocks the slot for book add; free time does not" {
+	connect_giulia
+	emu POST /_emu/calendars/$G/events '{"summary": "Dentist", "start": {"dateTime": "2026-12-01T15:00:00+01:00"}, "end": {"dateTime": "2026-12-01T16:00:00+01:00"}}' >/dev/null
+	emu POST /_emu/calendars/$G/events '{"summary": "Maybe", "transparency": "transparent", "start": {"dateTime": "2026-12-01T10:00:00+01:00"}, "end": {"dateTime": "2026-12-01T11:00:00+01:00"}}' >/dev/null
+	emu POST /_emu/calendars/$G/events '{"summary": "Meeting", "attendees": [{"email": "operator@gmail.test", "self": true, "responseStatus": "declined"}], "start": {"dateTime": "2026-12-01T11:00:00+01:00"}, "end": {"dateTime": "2026-12-01T12:00:00+01:00"}}' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"pulled":3,"imported":3,'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2026-12-01 15:30'
+	assert_failure 1
+	assert_output 'book: slot taken: overlaps Google Calendar block 1 (2026-12-01 15:00-16:00)'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2026-12-01 10:00'
+	assert_success
+	run book add --client anna@example.com --service Viso --staff 1 --at '2026-12-01 11:00'
+	assert_success
+	# Titles of the operator's own events are not kept unless asked.
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE title IS NOT NULL")" = 0 ]
+	# Deleted on Google: the slot is free again.
+	gid=$(emu_events $G "[e['id'] for e in ev if e.get('summary') == 'Dentist'][0]")
+	emu DELETE /_emu/calendars/$G/events/$gid >/dev/null
+	run gcal-sync
+	assert_output --partial '"removed":1,'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2026-12-01 15:30'
+	assert_success
+}
+
+@test "an idle incremental sync is one list call per operator" {
+	connect_giulia
+	connect_marco
+	book add --client mario@example.com --service Massaggio --staff 2 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	gcal-sync >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync
+	assert_success
+	[ "$(emu_count events.list 200)" = 2 ]
+	[ "$(emu_count '*')" = 2 ]
+	assert_line --index 0 --partial '"requests":1,'
+	assert_line --index 1 --partial '"requests":1,'
+	# And the list used the sync token.
+	run emu GET /_emu/log
+	assert_output --partial '"syncToken": "'
+	refute_output --partial '"timeMin"'
+}
+
+@test "410: a bounded full resync that keeps every booking" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	emu POST /_emu/calendars/$G/events '{"summary": "Gym", "start": {"dateTime": "2026-12-02T09:00:00+01:00"}, "end": {"dateTime": "2026-12-02T10:00:00+01:00"}}' >/dev/null
+	gcal-sync >/dev/null
+	gcal-sync >/dev/null
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 1 ]
+	gid=$(emu_events $G "[e['id'] for e in ev if e.get('summary') == 'Gym'][0]")
+	emu DELETE /_emu/calendars/$G/events/$gid >/dev/null
+	emu POST /_emu/expire_sync_tokens >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"full":true,'
+	assert_output --partial 'the sync token has expired: full resync of 365 days each side'
+	[ "$(emu_count events.list 410)" = 1 ]
+	[ "$(emu_count events.list 200)" = 1 ]
+	# The window is bounded, and nothing was pushed twice.
+	run emu GET /_emu/log
+	assert_output --partial '"timeMin": "2025-11-30T07:00:00Z", "timeMax": "2027-11-30T07:00:00Z"'
+	[ "$(emu_count events.insert)" = 0 ]
+	[ "$(rv_sql "SELECT status FROM appointment WHERE id = 1")" = booked ]
+	[ "$(rv_sql "SELECT count(*) FROM gcal_link WHERE state = 'live'")" = 1 ]
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 0 ]
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+	# The new token works: the next sync is incremental.
+	run gcal-sync
+	assert_output --partial '"full":false,'
+}
+
+@test "an edit on Google is overwritten and reported; 412 is reconciled" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	gid=$(rv_sql "SELECT google_id FROM gcal_link")
+	# Seen by the pull: restored in the same run.
+	emu PATCH /_emu/calendars/$G/events/$gid '{"summary": "Lunch", "start": {"dateTime": "2026-12-01T12:00:00+01:00"}, "end": {"dateTime": "2026-12-01T13:00:00+01:00"}}' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial "gcal-sync: giulia@example.com: appointment 1: its event was edited on Google Calendar; riserva's booking wins and the edit is overwritten"
+	assert_output --partial '"updated":1,"deleted":0,"adopted":0,"overwritten":1,'
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+	# Seen by the push only: If-Match fails with 412, then a look, then
+	# the booking's version again.
+	emu PATCH /_emu/calendars/$G/events/$gid '{"summary": "Lunch"}' >/dev/null
+	book move 1 --at '2026-12-01 11:00' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync sync --push-only
+	assert_success
+	assert_output --partial "edit is overwritten"
+	[ "$(emu_count events.patch 412)" = 1 ]
+	[ "$(emu_count events.get 200)" = 1 ]
+	[ "$(emu_count events.patch 200)" = 1 ]
+	[ "$(emu_count events.list)" = 0 ]
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T11:00:00+01:00 confirmed'
+}
+
+@test "a pushed event deleted on Google marks the booking needs_review, never cancels" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	gid=$(rv_sql "SELECT google_id FROM gcal_link")
+	emu DELETE /_emu/calendars/$G/events/$gid >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial 'gcal-sync: giulia@example.com: appointment 1: its event was deleted on Google Calendar; the booking is kept and marked needs_review'
+	assert_output --partial '"needs_review":1,'
+	[ "$(rv_sql "SELECT status FROM appointment WHERE id = 1")" = needs_review ]
+	[ "$(rv_sql "SELECT action || '|' || reason FROM audit WHERE action = 'appointment.needs_review'")" = 'appointment.needs_review|its event was deleted on Google Calendar' ]
+	# Left alone until someone acts: no new event behind the operator's back.
+	run gcal-sync
+	assert_output --partial '"inserted":0,'
+	# Confirmed by moving it: a new event, with a new id.
+	book move 1 --at '2026-12-01 10:00' >/dev/null
+	run gcal-sync
+	assert_output --partial '"inserted":1,'
+	[ "$(rv_sql "SELECT generation FROM gcal_link")" = 2 ]
+	[ "$(emu_events $G "len([e for e in ev if e['status'] == 'confirmed'])")" = 1 ]
+}
+
+@test "crash after an insert (the answer never arrives): no duplicate, 409 adopts" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	printf 'timeout = 2s\nretry_attempts = 1\n' >>"$RISERVA_CONFIG"
+	emu POST /_emu/fault '{"op": "events.insert", "delay": 5, "after": true}' >/dev/null
+	run gcal-sync sync --push-only
+	assert_failure 69
+	assert_output --partial '(cannot reach Google; nothing is lost, run again later)'
+	[ "$(emu_events $G 'len(ev)')" = 1 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+	run gcal-sync status giulia@example.com
+	assert_output --partial '"state":"error",'
+	run gcal-sync sync --push-only
+	assert_success
+	assert_output --partial '"inserted":0,"updated":0,"deleted":0,"adopted":1,'
+	[ "$(emu_count events.insert 409)" = 1 ]
+	[ "$(emu_events $G 'len(ev)')" = 1 ]
+	[ "$(rv_sql "SELECT count(*) FROM gcal_link WHERE state = 'live'")" = 1 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 0 ]
+}
+
+@test "killed right after an insert: the next sync adopts the event, no duplicate" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync sync --pull-only >/dev/null
+	emu POST /_emu/fault '{"op": "events.insert", "delay": 60, "after": true}' >/dev/null
+	gcal-sync >/dev/null 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 600); do
+		[ "$(emu_count events.insert)" = 1 ] && break
+		sleep 0.05
+	done
+	kill -9 $pid
+	wait $pid || true
+	emu DELETE /_emu/faults >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"adopted":1,'
+	[ "$(emu_count events.insert)" = 1 ]
+	[ "$(emu_events $G 'len(ev)')" = 1 ]
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+}
+
+@test "429 and rate limits back off and succeed; 5xx too" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	emu POST /_emu/fault '{"op": "events.insert", "status": 429, "count": 2, "retry_after": 0}' >/dev/null
+	emu POST /_emu/fault '{"op": "events.list", "status": 403, "reason": "userRateLimitExceeded", "count": 1}' >/dev/null
+	emu POST /_emu/fault '{"op": "events.list", "status": 503, "count": 1}' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"inserted":1,'
+	assert_output --partial '"requests":6,'
+	[ "$(emu_count events.insert 429)" = 2 ]
+	[ "$(emu_count events.insert 200)" = 1 ]
+	[ "$(emu_count events.list 403)" = 1 ]
+	[ "$(emu_count events.list 503)" = 1 ]
+	# Bounded: retries run out, exit 75, nothing lost.
+	book move 1 --at '2026-12-01 11:00' >/dev/null
+	emu POST /_emu/fault '{"op": "events.patch", "status": 500, "count": 99}' >/dev/null
+	run gcal-sync
+	assert_failure 75
+	assert_output --partial 'gcal-sync: giulia@example.com: google: PATCH '
+	assert_output --partial ': HTTP 500 backendError after 5 tries; try again later'
+	[ "$(emu_count events.patch 500)" = 5 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+}
+
+@test "quotaExceeded stops the run at once: exit 75, nothing lost" {
+	connect_giulia
+	connect_marco
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	emu POST /_emu/fault '{"op": "events.list", "status": 403, "reason": "quotaExceeded", "count": 1}' >/dev/null
+	run gcal-sync
+	assert_failure 75
+	assert_output --partial "the project's Calendar API quota is used up; sync stopped, try again later"
+	assert_output --partial 'gcal-sync: quota used up: 1 operators not synced this time'
+	[ "$(emu_count events.list)" = 1 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+	run gcal-sync
+	assert_success
+	assert_output --partial '"inserted":1,'
+}
+
+@test "invalid_grant: reauth_needed, exit 77, sync stops; the others go on" {
+	connect_giulia
+	connect_marco
+	book add --client mario@example.com --service Massaggio --staff 2 --at '2026-12-01 10:00' >/dev/null
+	# Giulia removes riserva's access in her Google account.
+	emu POST /_emu/revoke_user "{\"email\": \"$G\"}" >/dev/null
+	run gcal-sync
+	assert_failure 77
+	assert_output --partial 'gcal-sync: giulia@example.com: google: the authorization was revoked or has expired (invalid_grant): reconnect with gcal-sync connect'
+	assert_output --partial '"staff_email":"marco@example.com","email":"marco@gmail.test","state":"ok","full":true,"pulled":0,"imported":0,"removed":0,"inserted":1,'
+	run gcal-sync status giulia@example.com
+	assert_output --partial '"state":"reauth_needed",'
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync giulia@example.com
+	assert_failure 77
+	assert_output --partial 'gcal-sync: giulia@example.com: Google access was revoked or has expired; sync is stopped until: gcal-sync connect giulia@example.com'
+	[ "$(emu_count '*')" = 0 ]
+	connect_giulia
+	run gcal-sync giulia@example.com
+	assert_success
+}
+
+@test "network down: exit 69, state error, nothing lost" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	emu_stop
+	run gcal-sync
+	assert_failure 69
+	assert_output --partial 'gcal-sync: giulia@example.com: google: GET http://127.0.0.1:'
+	assert_output --partial '(cannot reach Google; nothing is lost, run again later)'
+	run gcal-sync status
+	assert_output --partial '"state":"error","connected":'
+	assert_output --partial '"pending":1,'
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+}
+
+@test "a booking moved to another operator leaves the first calendar" {
+	connect_giulia
+	connect_marco
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	book move 1 --at '2026-12-01 11:00' --staff marco@example.com >/dev/null
+	[ "$(rv_sql "SELECT state FROM gcal_link")" = delete ]
+	run gcal-sync
+	assert_success
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 cancelled'
+	run event_of $M 1
+	assert_output 'Massaggio Mario R. 2026-12-01T11:00:00+01:00 confirmed'
+	[ "$(rv_sql "SELECT staff_id || ' ' || state FROM gcal_link")" = '2 live' ]
+}
+
+@test "disconnect revokes at Google and leaves no token in the database" {
+	connect_giulia
+	emu POST /_emu/calendars/$G/events '{"summary": "Gym", "start": {"dateTime": "2026-12-02T09:00:00+01:00"}, "end": {"dateTime": "2026-12-02T10:00:00+01:00"}}' >/dev/null
+	gcal-sync >/dev/null
+	refresh=$(emu GET /_emu/tokens | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh"][0])')
+	sealed=$(rv_sql "SELECT hex(refresh_token) FROM gcal_account")
+	[ ${#sealed} -gt 100 ]
+	run gcal-sync disconnect giulia@example.com
+	assert_success
+	assert_output --partial '"state":"disconnected",'
+	assert_output --partial '"imported":1,'
+	assert_output --partial '"revoked":true,"purged":0}'
+	[ "$(emu_count oauth.revoke 200)" = 1 ]
+	run emu GET /_emu/grants
+	assert_output '[{"email": "operator@gmail.test", "scopes": ["openid", "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/calendar"], "revoked": true}]'
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+	# Neither the token nor its sealed form is left in the files' bytes.
+	bytes=$(python3 -c 'import sys; print(b"".join(open(f, "rb").read() for f in sys.argv[1:]).hex().upper())' "$RISERVA_DB"*)
+	[[ $bytes != *"$sealed"* ]]
+	for f in "$RISERVA_DB"*; do
+		! grep -qF "$refresh" "$f"
+	done
+	run rv_sql "SELECT action, ref, fields FROM audit WHERE action = 'gcal.disconnect'"
+	assert_output 'gcal.disconnect|staff 1|email,scopes,refresh_token,access_token,sync_token'
+	# Sync stops; the imported block stays until purged.
+	run gcal-sync giulia@example.com
+	assert_failure 1
+	assert_output --partial 'gcal-sync: giulia@example.com has no connected calendar'
+	run gcal-sync disconnect giulia@example.com --purge-imported
+	assert_success
+	assert_output --partial '"revoked":false,"purged":1}'
+	[ "$(rv_sql "SELECT count(*) FROM event")" = 0 ]
+	run gcal-sync disconnect giulia@example.com
+	assert_failure 1
+	assert_output 'gcal-sync: giulia@example.com has no connected calendar'
+}
+
+@test "disconnect with Google unreachable: tokens gone anyway, exit 69 with a warning" {
+	connect_giulia
+	emu_stop
+	run gcal-sync disconnect giulia@example.com
+	assert_failure 69
+	assert_output --partial 'gcal-sync: google: POST http://127.0.0.1:'
+	assert_output --partial 'gcal-sync: the tokens are deleted here all the same; to be sure, also remove riserva'"'"'s access at https://myaccount.google.com/permissions'
+	assert_output --partial '"revoked":false,'
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+}
+
+@test "disconnect first sends what is pending, so erasures reach Google" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	# What gcal_forget_client leaves for an erased client.
+	rv_sql "UPDATE gcal_link SET state = 'delete', appointment_id = NULL"
+	run gcal-sync status
+	assert_output --partial '"pending":1,'
+	run gcal-sync disconnect giulia@example.com
+	assert_success
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 cancelled'
+	[ "$(emu_count events.delete 204)" = 1 ]
+}
+
+@test "status: each account, its state, last sync and pending changes" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	run gcal-sync status
+	assert_success
+	assert_output '{"type":"gcal_account","id":1,"staff_id":1,"staff_name":"Giulia","staff_email":"giulia@example.com","email":"operator@gmail.test","calendar":"primary","scopes":"openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/calendar","state":"ok","connected":"2026-11-30T08:00:00+01:00","last_sync":null,"last_full_sync":null,"pending":1,"pushed":0,"imported":0,"busy":0,"last_error":null}'
+	RISERVA_NOW=2026-11-30T09:00:00+01:00 gcal-sync >/dev/null
+	run gcal-sync status giulia@example.com marco@example.com
+	assert_line --index 0 --partial '"state":"ok","connected":"2026-11-30T08:00:00+01:00","last_sync":"2026-11-30T09:00:00+01:00","last_full_sync":"2026-11-30T09:00:00+01:00","pending":0,"pushed":1,'
+	assert_line --index 1 --partial '"staff_email":"marco@example.com","email":null,"calendar":null,"scopes":null,"state":"disconnected",'
+	run gcal-sync status nobody@example.com
+	assert_failure 66
+}
+
+@test "one sync at a time; configuration and usage errors" {
+	connect_giulia
+	python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(30)' \
+		"$RISERVA_DB-gcal.lock" >/dev/null 2>&1 3>&- &
+	holder=$!
+	for i in $(seq 200); do
+		flock -n "$RISERVA_DB-gcal.lock" true || break
+		sleep 0.05
+	done
+	run gcal-sync
+	assert_failure 75
+	assert_output 'gcal-sync: another gcal-sync is running on this database; try again later'
+	kill $holder
+	wait $holder || true
+	run gcal-sync sync --pull-only --push-only
+	assert_failure 64
+	run gcal-sync frobnicate
+	assert_failure 64
+	run gcal-sync connect
+	assert_failure 64
+	# A secret in a config file others can read is refused.
+	printf 'client_secret = s3cret\n' >>"$RISERVA_CONFIG"
+	chmod 644 "$RISERVA_CONFIG"
+	run gcal-sync
+	assert_failure 78
+	assert_output "gcal-sync: google.client_secret is in $RISERVA_CONFIG, which others can read: move it to google.client_secret_file or RISERVA_GOOGLE_CLIENT_SECRET, or chmod 600 $RISERVA_CONFIG"
+	chmod 600 "$RISERVA_CONFIG"
+	run gcal-sync
+	assert_success
+	printf 'event_title = {service} {email}\n' >>"$RISERVA_CONFIG"
+	run gcal-sync
+	assert_failure 78
+	assert_output "gcal-sync: config google.event_title: unknown placeholder '{email}' (use {service}, {name}, {initial}, {surname})"
+}
+
+@test "every page is read, and applied in one transaction with the new token" {
+	connect_giulia
+	printf 'page_size = 2\n' >>"$RISERVA_CONFIG"
+	emu POST /_emu/calendars/$G/bulk '{"count": 5, "start": "2026-12-01T09:00:00+01:00", "step_minutes": 60, "duration_minutes": 30}' >/dev/null
+	# The last of three pages fails: nothing is applied.
+	emu POST /_emu/fault '{"op": "events.list", "count": 2}' >/dev/null
+	emu POST /_emu/fault '{"op": "events.list", "status": 500, "count": 5}' >/dev/null
+	run gcal-sync sync --pull-only
+	assert_failure 75
+	[ "$(rv_sql "SELECT count(*) FROM event")" = 0 ]
+	[ "$(rv_sql "SELECT sync_token IS NULL FROM gcal_account")" = 1 ]
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync sync --pull-only
+	assert_success
+	assert_output --partial '"full":true,"pulled":5,"imported":5,'
+	[ "$(emu_count events.list 200)" = 3 ]
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 5 ]
+	emu POST /_emu/calendars/$G/bulk '{"count": 3, "start": "2026-12-03T09:00:00+01:00"}' >/dev/null
+	token=$(rv_sql "SELECT sync_token FROM gcal_account")
+	emu POST /_emu/fault '{"op": "events.list", "count": 1}' >/dev/null
+	emu POST /_emu/fault '{"op": "events.list", "status": 503, "count": 5}' >/dev/null
+	run gcal-sync sync --pull-only
+	emu DELETE /_emu/faults >/dev/null
+	assert_failure 75
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 5 ]
+	[ "$(rv_sql "SELECT sync_token FROM gcal_account")" = "$token" ]
+	run gcal-sync sync --pull-only
+	assert_success
+	assert_output --partial '"full":false,"pulled":3,"imported":3,'
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 8 ]
+}
+
+@test "with nobody connected, a cron sync does nothing and needs no client" {
+	printf '[google]\nclient_id =\n' >"$RISERVA_CONFIG"
+	run gcal-sync
+	assert_success
+	assert_output ''
+	run gcal-sync status
+	assert_success
+	assert_output ''
+}
+
+@test "connecting another account gives the old grant back and starts over" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	gcal_connect giulia@example.com '{"email": "giulia.other@gmail.test"}'
+	assert_success
+	assert_output --partial '"email":"giulia.other@gmail.test",'
+	[ "$(emu_count oauth.revoke 200)" = 1 ]
+	run emu GET /_emu/grants
+	assert_output --partial '{"email": "operator@gmail.test", "scopes": ["openid", "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/calendar"], "revoked": true}'
+	run gcal-sync
+	assert_success
+	assert_output --partial '"full":true,'
+	assert_output --partial '"inserted":1,'
+	run event_of giulia.other@gmail.test 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+	# The same account again: its grant is kept, its sync state too.
+	gcal_connect giulia@example.com '{"email": "giulia.other@gmail.test"}'
+	assert_success
+	[ "$(emu_count oauth.revoke)" = 1 ]
+	run gcal-sync
+	assert_output --partial '"full":false,'
+}
+
+@test "a short-lived access token is refreshed, sealed, and invalid_grant stops the sync" {
+	emu_stop
+	: >"$RISERVA_CONFIG"
+	emu_start --token-ttl 30
+	connect_giulia
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync
+	assert_success
+	[ "$(emu_count oauth.refresh 200)" = 1 ]
+	[ "$(emu_count events.list 200)" = 1 ]
+	tokens=$(emu GET /_emu/tokens | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["access"]))')
+	for t in $tokens; do
+		! grep -qF "$t" "$RISERVA_DB"*
+	done
+	emu POST /_emu/fault '{"op": "oauth.refresh", "reason": "invalid_grant"}' >/dev/null
+	run gcal-sync
+	assert_failure 77
+	assert_output --partial '(invalid_grant): reconnect with gcal-sync connect'
+	[ "$(emu_count oauth.refresh 400)" = 1 ]
+	run gcal-sync status
+	assert_output --partial '"state":"reauth_needed",'
+}
