@@ -65,8 +65,9 @@ ts=$(bench_loop "$runs" idle_sql)
 tv=$(bench_loop "$runs" start_tool)
 bench_row "remind, nothing due ($n_appts appts)" "$ti" "$ts" \
 	"a few ms over start-up"
-bench_note "  remind start-up (--version)" \
-	"$(awk -v t="$tv" -v i="$ti" 'BEGIN { printf "%.2fms; nothing due is %.2fms more", t * 1000, (i - t) * 1000 }')"
+bench_note "  remind start-up (--version)" "$(awk -v t="$tv" -v i="$ti" \
+	'BEGIN { printf "%.2fms; nothing due is %.2fms more", t * 1000,
+	(i - t) * 1000 }')"
 bench_note "  appointments in the 24h window" "$window (each probed once)"
 plan=$(sqlite3 "$db" "EXPLAIN QUERY PLAN SELECT a.id FROM appointment a
 	WHERE a.start > 5 AND a.start <= 6 AND a.status = 'booked'
@@ -93,9 +94,12 @@ while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
-printf '[mail]\ntransport = smtp\nurl = smtp://127.0.0.1:%s\nfrom = %s\n[remind]\nlead = %sm\n' \
-	"$(cat "$tmp/port")" "Centro Bench <bench@centro.example>" "$lead" \
-	>"$RISERVA_CONFIG"
+{
+	printf '[mail]\ntransport = smtp\nurl = smtp://127.0.0.1:%s\n' \
+		"$(cat "$tmp/port")"
+	printf 'from = Centro Bench <bench@centro.example>\n'
+	printf '[remind]\nlead = %sm\n' "$lead"
+} >"$RISERVA_CONFIG"
 at0=$(date -u -d "@$t0" +%Y-%m-%dT%H:%M:%SZ)
 tsend=$(bench_once sh -c 'remind --now "$0" >/dev/null' "$at0")
 kill "$smtpd_pid"
@@ -105,5 +109,7 @@ sent=$(sqlite3 "$db" "SELECT count(*) FROM message WHERE kind = 'reminder'
 	AND status = 'sent'")
 got=$(cat "$tmp/count")
 conns=$(wc -l <"$tmp/conns" | tr -d ' ')
+rate=$(awk -v t="$tsend" -v n="$sent" \
+	'BEGIN { printf "%.2fs, %d messages/s", t, n / t }')
 bench_note "remind, $sent due reminders over SMTP" \
-	"$(awk -v t="$tsend" -v n="$sent" 'BEGIN { printf "%.2fs, %d messages/s", t, n / t }'), $got received, $conns SMTP connection(s)"
+	"$rate, $got received, $conns SMTP connection(s)"

@@ -260,13 +260,14 @@ notify_policy(struct rv_ctx *ctx, int argc, char **argv)
 	    &ctx->err));
 	if (!json_is_true(json_object_get(rec, "substantial"))) {
 		json_decref(rec);
-		rv_die(ctx, EX_REFUSED, "policy %s is not a substantial change: "
-		    "the clients need no notice (consent policy add "
+		rv_die(ctx, EX_REFUSED, "policy %s is not a substantial "
+		    "change: the clients need no notice (consent policy add "
 		    "--substantial marks one)", a.version);
 	}
 	json_decref(rec);
 	if (!affected)
-		rv_client_ids(ctx, argc - optind - 1, argv + optind + 1, &named);
+		rv_client_ids(ctx, argc - optind - 1, argv + optind + 1,
+		    &named);
 	if (named.n == 0) {
 		rv_check(ctx, policy_affected(rv_db(ctx), a.version,
 		    queue_policy, &a, &ctx->err));

@@ -169,7 +169,8 @@ mail_qp(const char *text, struct rv_buf *out)
 			len--;
 		for (i = 0; i < len; i++) {
 			unsigned char c = (unsigned char)line[i];
-			int enc = c == '=' || c > 126 || (c < 32 && c != '\t') ||
+			int enc = c == '=' || c > 126 ||
+			    (c < 32 && c != '\t') ||
 			    ((c == ' ' || c == '\t') && i + 1 == len) ||
 			    (col == 0 && c == '.') ||
 			    (col == 0 && c == 'F' && strncmp(line + i, "From ",
@@ -384,8 +385,9 @@ atom_word(const char *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80 || (!isalnum((unsigned char)p[i])
-		    && strchr("!#$%&'*+-/=?^_`{|}~", p[i]) == NULL))
+		if ((unsigned char)p[i] >= 0x80 ||
+		    (!isalnum((unsigned char)p[i]) &&
+		    strchr("!#$%&'*+-/=?^_`{|}~", p[i]) == NULL))
 			return 0;
 	return memmem(p, n, "=?", 2) == NULL;
 }
@@ -492,8 +494,8 @@ mail_format(const struct mail *m, struct rv_buf *out)
 		hdr_start(&h, out, "List-Unsubscribe");
 		hdr_word(&h, m->unsubscribe, strlen(m->unsubscribe));
 		hdr_end(&h);
-		buf_adds(out, "List-Unsubscribe-Post: List-Unsubscribe=One-Click"
-		    "\r\n");
+		buf_adds(out, "List-Unsubscribe-Post: "
+		    "List-Unsubscribe=One-Click\r\n");
 	}
 	if (m->ics == NULL) {
 		buf_adds(out, "Content-Type: text/plain; charset=UTF-8\r\n"
@@ -960,8 +962,9 @@ mail_open(sqlite3 *db, const struct rv_conf *conf, const uint8_t *token_key,
 		/* RFC 8058: the one-click link is HTTPS. */
 		if (strncmp(unsub, "https://", 8) != 0 || strchr(unsub, ' ') ||
 		    strchr(unsub, '>') || strchr(unsub, '<')) {
-			rc = rv_fail(e, EX_CONFIG, "config mail.unsubscribe_url:"
-			    " '%s' is not an https:// URL", unsub);
+			rc = rv_fail(e, EX_CONFIG, "config "
+			    "mail.unsubscribe_url: '%s' is not an https:// "
+			    "URL", unsub);
 			goto fail;
 		}
 		if (token_key == NULL) {

@@ -18,7 +18,8 @@ int mail_parse_addr(const char *s, struct mail_addr *a, struct rv_err *e);
 
 /* A message ready to write out or hand to an API. */
 struct mail {
-	struct mail_addr from, to, reply_to;	/* reply_to: addr may be "" */
+	struct mail_addr from, to;
+	struct mail_addr reply_to;	/* addr "" when there is none */
 	char *subject;	/* UTF-8, one line */
 	char *body;	/* UTF-8, lines end in \n */
 	char *ics;	/* RFC 5545, CRLF; NULL when none */

@@ -522,7 +522,8 @@ sendgrid_send(struct transport *t, const struct mail *m,
 		rc = http_do(&req, &resp, &err);
 		if (rc != 0) {
 			r->status = SEND_DOWN;
-			snprintf(r->detail, sizeof(r->detail), "%.250s", err.msg);
+			snprintf(r->detail, sizeof(r->detail), "%.250s",
+			    err.msg);
 			break;
 		}
 		if (resp.status >= 200 && resp.status < 300) {

@@ -126,7 +126,8 @@ outbox_notice(sqlite3 *db, const struct rv_who *w, int64_t client_id,
 	if (strcmp(kind, "breach") == 0 || strcmp(kind, "marketing") == 0) {
 		static const char *const breach[] = { "nature", "consequences",
 			"measures", NULL };
-		static const char *const campaign[] = { "subject", "text", NULL };
+		static const char *const campaign[] = { "subject", "text",
+			NULL };
 		const char *const *need = kind[0] == 'b' ? breach : campaign;
 		size_t i;
 
@@ -230,8 +231,9 @@ outbox_parse_leads(const char *s, int64_t leads[OUTBOX_MAX_LEADS],
 			;
 		if (i == k) {
 			if (k == OUTBOX_MAX_LEADS)
-				return rv_fail(e, EX_CONFIG, "config remind.lead:"
-				    " at most %d leads", OUTBOX_MAX_LEADS);
+				return rv_fail(e, EX_CONFIG, "config "
+				    "remind.lead: at most %d leads",
+				    OUTBOX_MAX_LEADS);
 			leads[k++] = v;
 		}
 		if (*q == '\0')
@@ -609,8 +611,9 @@ outbox_retry(sqlite3 *db, const struct rv_who *w, int64_t id,
 	static const char get[] =
 	    "SELECT status, next_at, client_id FROM message WHERE id = ?";
 	static const char put[] =
-	    "UPDATE message SET status = 'queued', reason = NULL, attempts = 0, "
-	    "next_at = ?1, claim = NULL, updated = ?1 WHERE id = ?2";
+	    "UPDATE message SET status = 'queued', reason = NULL, "
+	    "attempts = 0, next_at = ?1, claim = NULL, updated = ?1 "
+	    "WHERE id = ?2";
 	sqlite3_stmt *st;
 	char status[16];
 	int64_t next_at, client_id;
