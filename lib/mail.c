@@ -346,37 +346,6 @@ hdr_encoded(struct hdr *h, const char *s, size_t len)
 	}
 }
 
-/* Unstructured text: plain words when it is printable ASCII without
- * anything that looks like an encoded word, RFC 2047 otherwise. */
-static void
-hdr_text(struct hdr *h, const char *s)
-{
-	const char *p = s, *q;
-
-	if (!ascii_plain(s) || strstr(s, "=?") != NULL) {
-		hdr_encoded(h, s, strlen(s));
-		return;
-	}
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		q = p + strcspn(p, " ");
-		hdr_word(h, p, (size_t)(q - p));
-		p = q;
-	}
-}
-
-void
-mail_header_text(struct rv_buf *out, const char *name, const char *value)
-{
-	struct hdr h;
-
-	hdr_start(&h, out, name);
-	hdr_text(&h, value);
-	hdr_end(&h);
-}
 
 /* A word that can stand in a phrase as it is. */
 static int
@@ -392,10 +361,25 @@ atom_word(const char *p, size_t n)
 	return memmem(p, n, "=?", 2) == NULL;
 }
 
-/* A display name: atoms as they are, runs of other words as RFC 2047
- * words between them, as most mailers write them. */
+/* A word that can stand in unstructured text as it is. */
+static int
+text_word(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x21 || (unsigned char)p[i] > 0x7e)
+			return 0;
+	return memmem(p, n, "=?", 2) == NULL;
+}
+
+/*
+ * Words as they are where they can be, runs of the others as RFC 2047
+ * words between them, as most mailers write them: plain(word) says which
+ * (atoms in a display name, any printable ASCII in unstructured text).
+ */
 static void
-hdr_phrase(struct hdr *h, const char *s)
+hdr_words(struct hdr *h, const char *s, int (*plain)(const char *, size_t))
 {
 	const char *p = s, *q, *run = NULL, *run_end = NULL;
 
@@ -405,7 +389,7 @@ hdr_phrase(struct hdr *h, const char *s)
 		if (*p == '\0')
 			break;
 		q = p + strcspn(p, " ");
-		if (atom_word(p, (size_t)(q - p))) {
+		if (plain(p, (size_t)(q - p))) {
 			if (run != NULL)
 				hdr_encoded(h, run, (size_t)(run_end - run));
 			run = NULL;
@@ -419,6 +403,16 @@ hdr_phrase(struct hdr *h, const char *s)
 	}
 	if (run != NULL)
 		hdr_encoded(h, run, (size_t)(run_end - run));
+}
+
+void
+mail_header_text(struct rv_buf *out, const char *name, const char *value)
+{
+	struct hdr h;
+
+	hdr_start(&h, out, name);
+	hdr_words(&h, value, text_word);
+	hdr_end(&h);
 }
 
 /* A display name and address; a name of ASCII that is not all atoms is a
@@ -438,7 +432,7 @@ hdr_mailbox(struct hdr *h, const struct mail_addr *a)
 			hdr_word(h, w.s, w.len);
 			buf_reset(&w);
 		} else {
-			hdr_phrase(h, a->name);
+			hdr_words(h, a->name, atom_word);
 		}
 	}
 	buf_printf(&w, "<%s>", a->addr);
