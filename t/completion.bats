@@ -190,7 +190,8 @@ high"
 	run complete_line "gdpr-breach link 1 ma"
 	assert_output mario@example.com
 	run complete_line "gdpr-breach notify"
-	assert_output notify-authority
+	assert_output "notify-authority
+notify-subjects"
 	run complete_line "staff passwd gi"
 	assert_output giulia@example.com
 	run zcomplete_line "gdpr-breach open --risk "
