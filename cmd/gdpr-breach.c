@@ -18,6 +18,7 @@ static const char usage_str[] =
     "                        [--measures TEXT]\n"
     "       gdpr-breach notify-authority ID --at T [--ref TEXT]\n"
     "                        [--late-reason TEXT]\n"
+    "       gdpr-breach notify-subjects ID\n"
     "       gdpr-breach list [--open]\n"
     "       gdpr-breach check [--now T]\n";
 
@@ -210,6 +211,34 @@ breach_ls(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish_list(ctx);
 }
 
+/* Art. 34: the people touched are told through the outbox; notify(1)
+ * sends it. */
+static int
+breach_tell_subjects(struct rv_ctx *ctx, int argc, char **argv)
+{
+	int64_t id;
+	json_t *rec;
+	int queued, already;
+
+	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
+		rv_usage(ctx);
+	if (argc - optind != 1)
+		rv_usage(ctx);
+	id = rv_id(ctx, "breach", argv[optind]);
+	rv_begin(ctx);
+	rv_check(ctx, breach_notify_subjects(rv_db(ctx), &ctx->who, id,
+	    &queued, &already, &ctx->err));
+	rv_commit(ctx);
+	rv_warn(ctx, "breach %lld: %d notice%s queued, %d already had one; "
+	    "notify sends them", (long long)id, queued, queued == 1 ? "" : "s",
+	    already);
+	rv_check(ctx, breach_get(rv_db(ctx), id, ctx->who.now, &rec,
+	    &ctx->err));
+	rv_out_begin(ctx, breach_cols, 1);
+	rv_emit(ctx, rec);
+	return rv_finish(ctx);
+}
+
 struct overdue {
 	struct rv_ctx *ctx;
 	int n;
@@ -281,6 +310,8 @@ main(int argc, char *argv[])
 		return breach_edit(ctx, argc, argv);
 	if (strcmp(argv[0], "notify-authority") == 0)
 		return breach_tell(ctx, argc, argv);
+	if (strcmp(argv[0], "notify-subjects") == 0)
+		return breach_tell_subjects(ctx, argc, argv);
 	if (strcmp(argv[0], "list") == 0)
 		return breach_ls(ctx, argc, argv);
 	if (strcmp(argv[0], "check") == 0)

@@ -8,6 +8,7 @@
 
 #include "riserva.h"
 #include "gcal.h"
+#include "outbox.h"
 #include "banned.h"
 
 /* No appointment spans more than a day (a CHECK in the schema): the
@@ -433,6 +434,8 @@ appt_changed(sqlite3 *db, const struct rv_who *w, int64_t id,
 	char ref[40];
 	int rc;
 
+	if ((rc = outbox_appointment(db, w, id, action, e)) != 0)
+		return rc;
 	snprintf(ref, sizeof(ref), "appointment %lld", (long long)id);
 	if ((rc = audit_append(db, w, action, client_id, ref, fields, e)) != 0)
 		return rc;

@@ -8,6 +8,7 @@
 
 #include "riserva.h"
 #include "breach.h"
+#include "outbox.h"
 #include "banned.h"
 
 const struct rv_col breach_cols[] = {
@@ -364,5 +365,105 @@ breach_list(sqlite3 *db, int open_only, int64_t now,
 	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "breach");
 out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Art. 34: queues the breach notice for every linked client not yet told,
+ * through the outbox (a legal notice: no consent is asked, a restricted
+ * client is told too). The notice says what art. 34(2) asks: the nature
+ * of the breach, its likely consequences, the measures taken — so those
+ * must be in the register first.
+ */
+int
+breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
+    int *queued, int *already, struct rv_err *e)
+{
+	static const char get[] =
+	    "SELECT description, consequences, measures FROM breach "
+	    "WHERE id = ?";
+	static const char subjects[] =
+	    "SELECT id, client_id FROM breach_subject WHERE breach_id = ? "
+	    "AND client_id IS NOT NULL AND notified IS NULL ORDER BY id";
+	static const char mark[] =
+	    "UPDATE breach_subject SET notified = ? WHERE id = ?";
+	static const char done[] =
+	    "UPDATE breach SET subjects_at = coalesce(subjects_at, ?), "
+	    "updated = ? WHERE id = ?";
+	sqlite3_stmt *st = NULL, *up = NULL;
+	json_t *fields = NULL;
+	char ref[32];
+	int64_t msg;
+	int rc;
+
+	*queued = *already = 0;
+	if ((rc = breach_exists(db, id, NULL, e)) != 0 ||
+	    (rc = db_prepare(db, get, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = db_fail(db, rc, e, "breach");
+		goto out;
+	}
+	if (sqlite3_column_type(st, 1) == SQLITE_NULL ||
+	    sqlite3_column_type(st, 2) == SQLITE_NULL) {
+		rc = rv_fail(e, EX_REFUSED, "breach %lld: the notice must say "
+		    "the likely consequences and the measures taken (art. "
+		    "34(2)): set --consequences and --measures with update "
+		    "first", (long long)id);
+		goto out;
+	}
+	fields = json_object();
+	json_object_set_new(fields, "nature", json_string(
+	    (const char *)sqlite3_column_text(st, 0)));
+	json_object_set_new(fields, "consequences", json_string(
+	    (const char *)sqlite3_column_text(st, 1)));
+	json_object_set_new(fields, "measures", json_string(
+	    (const char *)sqlite3_column_text(st, 2)));
+	sqlite3_finalize(st);
+	st = NULL;
+	snprintf(ref, sizeof(ref), "breach %lld", (long long)id);
+	if ((rc = db_prepare(db, subjects, &st, e)) != 0 ||
+	    (rc = db_prepare(db, mark, &up, e)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = outbox_notice(db, w, sqlite3_column_int64(st, 1), "breach",
+		    ref, fields, &msg, e);
+		if (rc != 0)
+			goto out;
+		if (msg != 0)
+			(*queued)++;
+		else
+			(*already)++;
+		sqlite3_reset(up);
+		sqlite3_bind_int64(up, 1, w->now);
+		sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
+		if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
+			rc = db_fail(db, rc, e, "breach");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(db, rc, e, "breach");
+		goto out;
+	}
+	sqlite3_finalize(up);
+	up = NULL;
+	if ((rc = db_prepare(db, done, &up, e)) != 0)
+		goto out;
+	sqlite3_bind_int64(up, 1, w->now);
+	sqlite3_bind_int64(up, 2, w->now);
+	sqlite3_bind_int64(up, 3, id);
+	if ((rc = sqlite3_step(up)) != SQLITE_DONE) {
+		rc = db_fail(db, rc, e, "breach");
+		goto out;
+	}
+	rc = audit_append(db, w, "breach.notify_subjects", 0, ref,
+	    "subjects_notified", e);
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	json_decref(fields);
 	return rc;
 }

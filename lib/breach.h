@@ -30,6 +30,10 @@ int breach_link(sqlite3 *db, const struct rv_who *w, int64_t id,
  * needs the reasons for the delay (art. 33(1)): EX_USAGE without. */
 int breach_notify_authority(sqlite3 *db, const struct rv_who *w, int64_t id,
     int64_t at, const char *ref, const char *late_reason, struct rv_err *e);
+/* Queues the art. 34 notice for every linked client not yet told;
+ * EX_REFUSED until the consequences and measures are in the register. */
+int breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
+    int *queued, int *already, struct rv_err *e);
 int breach_get(sqlite3 *db, int64_t id, int64_t now, json_t **rec,
     struct rv_err *e);
 /* Every breach (open_only: the authority not notified and a risk). */

@@ -14,12 +14,14 @@
 #include "erase.h"
 #include "gcal.h"
 #include "health.h"
+#include "outbox.h"
 #include "request.h"
 #include "banned.h"
 
 /* The statements a run keeps prepared, one per use. */
 enum {
 	S_SET_CLEAR, S_SET_ADD, S_AHEAD, S_EVENT, S_GOOGLE, S_GOOGLE_OUTBOX,
+	S_MESSAGE,
 	S_APPT, S_CONSENT,
 	S_HEALTH, S_FISCAL_EXPIRED, S_FISCAL_KEPT, S_FISCAL_UNLINK,
 	S_REQ_ERASURE, S_REQ_OPEN, S_REQ_UNLINK, S_BREACH, S_JOURNAL_ADD,
@@ -149,6 +151,33 @@ erase_google(struct erase_run *r, const struct rv_who *w,
 		t->google += n;
 	}
 	rc = 0;
+out:
+	ids_free(&ids);
+	return rc;
+}
+
+/* Messages sent and queued, the cancellation notices the bookings ahead
+ * just queued among them: nobody is told of a cancellation they asked
+ * for by asking to be forgotten. */
+static int
+erase_messages(struct erase_run *r, const struct rv_who *w,
+    struct erase_tally *t, size_t i, struct rv_err *e)
+{
+	static const char who[] =
+	    "SELECT DISTINCT client_id FROM message WHERE client_id " IN_SET;
+	struct rv_ids ids = { 0 };
+	int64_t n;
+	size_t k;
+	int rc;
+
+	(void)w;
+	if ((rc = run_ids(r, S_MESSAGE, who, 0, &ids, e)) != 0)
+		goto out;
+	for (k = 0; k < ids.n; k++) {
+		if ((rc = outbox_forget_client(r->db, ids.v[k], &n, e)) != 0)
+			goto out;
+		t->rows[i] += n;
+	}
 out:
 	ids_free(&ids);
 	return rc;
@@ -414,6 +443,9 @@ const struct erase_rule erase_rules[] = {
 	{ "gcal_outbox", ERASE_DELETE, "calendar pushes", NULL,
 	  "pushes of their bookings still waiting for gcal-sync (with the "
 	  "events on Google)", NULL, NULL },
+	{ "message", ERASE_DELETE, "messages", NULL,
+	  "the messages sent to them and those waiting, the cancellation "
+	  "notices of bookings ahead included", NULL, erase_messages },
 	{ "appointment", ERASE_BLANK, "appointments",
 	  "client_id,notes,cancel_reason",
 	  "bookings ahead are cancelled first; every booking then loses whom "

@@ -36,7 +36,9 @@ static const char *const consent_portable[] = { "purpose", "action", "at",
 	"method", "policy_version", NULL };
 static const char *const policy_cols_x[] = { "version", "effective", "url",
 	"sha256", NULL };
-static const char *const message_cols_x[] = { "id", NULL };
+static const char *const message_cols_x[] = { "id", "kind",
+	"appointment_id", "ref", "status", "recipient", "created", "sent",
+	"content", NULL };
 static const char *const event_cols_x[] = { "id", "appointment_id",
 	"staff_id", "start", "end", "source", "title", "created", NULL };
 static const char *const google_cols_x[] = { "id", "appointment_id",
@@ -463,6 +465,48 @@ events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 	return rc;
 }
 
+/* What was sent to them, or is waiting to be: a notice's texts as
+ * "content" (appointment messages are rendered from the appointment). */
+static int
+messages(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT id, kind, appointment_id, ref, status, recipient, created, "
+	    "sent, data FROM message WHERE client_id = ? ORDER BY id";
+	sqlite3_stmt *st;
+	json_t *r, *content;
+	const char *data;
+	int rc;
+
+	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, client_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = json_object();
+		rec_col_int(r, "id", st, 0);
+		rec_col_text(r, "kind", st, 1);
+		rec_col_int(r, "appointment_id", st, 2);
+		if (sqlite3_column_bytes(st, 3) > 0)
+			rec_col_text(r, "ref", st, 3);
+		else
+			json_object_set_new(r, "ref", json_null());
+		rec_col_text(r, "status", st, 4);
+		rec_col_text(r, "recipient", st, 5);
+		rec_col_time(r, "created", st, 6);
+		rec_col_time(r, "sent", st, 7);
+		data = (const char *)sqlite3_column_text(st, 8);
+		content = data != NULL ? json_loads(data, 0, NULL) : NULL;
+		json_object_set_new(r, "content", json_is_object(content) ?
+		    content : json_null());
+		if (content != NULL && !json_is_object(content))
+			json_decref(content);
+		json_array_append_new(out, r);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "messages");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* The copies of their bookings on the operators' Google Calendars. */
 static int
 google_events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
@@ -639,7 +683,10 @@ export_client(sqlite3 *db, const struct rv_who *w,
 		if ((rc = policies(db, w->now, json_object_get(d, "consents"),
 		    list, e)) != 0)
 			goto out;
-		json_object_set_new(d, "messages", json_array());
+		list = json_array();
+		json_object_set_new(d, "messages", list);
+		if ((rc = messages(db, client_id, list, e)) != 0)
+			goto out;
 		list = json_array();
 		json_object_set_new(d, "calendar_events", list);
 		if ((rc = events(db, client_id, list, e)) != 0)

@@ -28,6 +28,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n, k;
 	char line[512];
 
+	buf_add(&resp->headers, p, len);
 	if (len >= sizeof(line))
 		return len;
 	memcpy(line, p, len);
@@ -115,6 +116,7 @@ http_do(const struct http_req *r, struct http_resp *resp, struct rv_err *e)
 		rc = rv_fail(e, EX_UNAVAILABLE, "%s %s: %s", r->method, r->url,
 		    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		buf_free(&resp->body);
+		buf_free(&resp->headers);
 	} else {
 		curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE,
 		    &resp->status);
@@ -185,6 +187,39 @@ void
 http_resp_free(struct http_resp *resp)
 {
 	buf_free(&resp->body);
+	buf_free(&resp->headers);
+}
+
+int
+http_header(const struct http_resp *resp, const char *name, char *out,
+    size_t n)
+{
+	const char *p = resp->headers.s, *end, *v;
+	size_t k = strlen(name), len;
+	int found = 0;
+
+	while (p != NULL && *p != '\0') {
+		end = p + strcspn(p, "\r\n");
+		if ((size_t)(end - p) > k && strncasecmp(p, name, k) == 0 &&
+		    p[k] == ':') {
+			for (v = p + k + 1; v < end && (*v == ' ' || *v == '\t');
+			    v++)
+				;
+			len = (size_t)(end - v);
+			while (len > 0 && (v[len - 1] == ' ' ||
+			    v[len - 1] == '\t'))
+				len--;
+			if (n > 0) {
+				if (len >= n)
+					len = n - 1;
+				memcpy(out, v, len);
+				out[len] = '\0';
+			}
+			found = 1;
+		}
+		p = end + strspn(end, "\r\n");
+	}
+	return found;
 }
 
 json_t *

@@ -21,6 +21,7 @@ struct http_resp {
 	struct rv_buf body;
 	long retry_after;	/* seconds from Retry-After, -1 when absent */
 	char etag[256];
+	struct rv_buf headers;	/* the response's header lines, raw */
 };
 
 /* Bounded exponential backoff with jitter for 429, 5xx and network
@@ -39,6 +40,10 @@ int http_do(const struct http_req *r, struct http_resp *resp,
 int http_do_retry(const struct http_req *r, const struct http_retry *p,
     struct http_resp *resp, int *tries, struct rv_err *e);
 void http_resp_free(struct http_resp *resp);
+/* The value of a response header (the last one of that name) into out;
+ * 1 if there was one. */
+int http_header(const struct http_resp *resp, const char *name, char *out,
+    size_t n);
 /* The body as JSON; NULL (and e filled) when it is not. */
 json_t *http_resp_json(const struct http_resp *resp, struct rv_err *e);
 /* application/x-www-form-urlencoded escaping into b. */

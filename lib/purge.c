@@ -401,6 +401,91 @@ purge_fiscal(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 	return batches(c, batch_sql, cutoff, expire_fiscal, e);
 }
 
+/* ---- messages ---- */
+
+static int
+drop_bodies(struct cat *c, const int64_t *ids, size_t n, struct rv_err *e)
+{
+	static const char sql[] =
+	    "UPDATE message SET data = NULL, updated = ?2 WHERE id = ?1 "
+	    "RETURNING coalesce(client_id, 0)";
+	sqlite3_stmt *st;
+	int64_t client_id;
+	char ref[40];
+	size_t i;
+	int rc = 0;
+
+	if ((rc = db_prepare(c->db, sql, &st, e)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, c->w.now);
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			rc = db_fail(c->db, rc, e, "message");
+			break;
+		}
+		client_id = sqlite3_column_int64(st, 0);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE) {
+			rc = db_fail(c->db, rc, e, "message");
+			break;
+		}
+		snprintf(ref, sizeof(ref), "message %lld", (long long)ids[i]);
+		rc = audit_append(c->db, &c->w, "message.purge", client_id,
+		    ref, "data", e);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+#define MESSAGE_PROTECTED \
+	"(m.client_id IS NOT NULL AND EXISTS (SELECT 1 FROM client c " \
+	"WHERE c.id = m.client_id AND (c.restricted OR " \
+	OPEN_REQUEST("c.id") ")))"
+
+/*
+ * What a notice said (its data: the texts the templates are filled with)
+ * is dropped once the message has been sent, failed or been skipped more
+ * than retention.message_days ago; the log line stays with the client
+ * (kind, status, times), and goes when they do.
+ */
+static int
+purge_messages(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
+{
+	static const char count_sql[] =
+	    "SELECT coalesce(sum(NOT " MESSAGE_PROTECTED "), 0), "
+	    "coalesce(sum(" MESSAGE_PROTECTED "), 0) FROM message m "
+	    "WHERE m.data IS NOT NULL AND m.status IN ('sent', 'failed', "
+	    "'skipped') AND coalesce(m.sent, m.updated) < ?2";
+	static const char batch_sql[] =
+	    "SELECT m.id FROM message m WHERE m.id > ?1 "
+	    "AND m.data IS NOT NULL AND m.status IN ('sent', 'failed', "
+	    "'skipped') AND coalesce(m.sent, m.updated) < ?2 "
+	    "AND NOT " MESSAGE_PROTECTED " ORDER BY m.id LIMIT ?4";
+	static const char *const skips[] = { "restricted_or_open_request",
+		NULL };
+	char reason[96];
+	int64_t cutoff;
+	long days;
+	int rc;
+
+	if ((rc = conf_int(conf, "retention.message_days", 1, 36500, &days,
+	    e)) != 0)
+		return rc;
+	cutoff = c->o->now - (int64_t)days * 86400;
+	c->rec = summary("messages", "retention.message_days", days,
+	    "when the message was sent, or given up", cutoff, c->o->dry_run);
+	snprintf(reason, sizeof(reason), "retention: %ld days after sending "
+	    "(retention.message_days)", days);
+	c->w.reason = reason;
+	c->what = "dropping message texts";
+	if ((rc = count(c, count_sql, cutoff, skips, e)) != 0)
+		return rc;
+	return batches(c, batch_sql, cutoff, drop_bodies, e);
+}
+
 /* ---- audit ---- */
 
 /*
@@ -458,7 +543,7 @@ purge_run(sqlite3 *db, const struct rv_who *w, const struct rv_conf *conf,
 {
 	static int (*const cats[])(struct cat *, const struct rv_conf *,
 	    struct rv_err *) = { purge_clients, purge_health, purge_fiscal,
-	    purge_audit };
+	    purge_messages, purge_audit };
 	struct cat c;
 	size_t i;
 	int rc = 0, frc;

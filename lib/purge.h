@@ -6,14 +6,15 @@
 
 /*
  * gdpr-purge's categories, in the order they run: clients, health, fiscal,
- * audit. Each works in batches, one BEGIN IMMEDIATE transaction per batch
- * (so other tools wait at most one batch), from where the last batch
- * stopped, in constant memory; running it again finds nothing new. Unless
- * a size is given, each batch is sized from the time the last one took so
- * that it holds the write lock for about budget_ms: big batches write each
- * page once for many rows, small ones let others in sooner. The
- * data of a client under restriction (art. 18) or with an open request
- * (art. 12) is never touched: those are counted as skipped.
+ * messages, audit. Each works in batches, one BEGIN IMMEDIATE transaction
+ * per batch (so other tools wait at most one batch), from where the last
+ * batch stopped, in constant memory; running it again finds nothing new.
+ * Unless a size is given, each batch is sized from the time the last one
+ * took so that it holds the write lock for about budget_ms: big batches
+ * write each page once for many rows, small ones let others in sooner.
+ * The data of a client under restriction (art. 18) or with an open
+ * request (art. 12) is never touched: those are counted as skipped. The
+ * audit trail is purged by audit_purge, in one transaction.
  */
 struct purge_opts {
 	int64_t now;	/* --now, or the tool's clock */

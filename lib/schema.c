@@ -188,6 +188,111 @@ static const char m2[] =
     "  SELECT RAISE(ABORT, 'the consent ledger is append-only');"
     "END;";
 
+/* 3: the message outbox and log: confirmations, change and cancel notices,
+ * reminders (one per appointment version and lead), legal notices (one per
+ * client, kind and ref). next_at is when a queued message is due or when a
+ * claim on a message being sent lapses; claim names the process sending it.
+ * client_id is set to NULL when a client row goes (an erasure). */
+static const char m3[] =
+    "CREATE TABLE message ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('confirmation', 'change',"
+    "    'cancellation', 'reminder', 'policy', 'breach', 'marketing')),"
+    "  client_id INTEGER REFERENCES client (id) ON DELETE SET NULL,"
+    "  appointment_id INTEGER REFERENCES appointment (id) ON DELETE CASCADE,"
+    "  version INTEGER,"
+    "  lead INTEGER NOT NULL DEFAULT 0,"
+    "  ref TEXT NOT NULL DEFAULT '',"
+    "  data TEXT,"
+    "  recipient TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued',"
+    "    'sending', 'sent', 'failed', 'skipped')),"
+    "  reason TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_at INTEGER NOT NULL,"
+    "  claim TEXT,"
+    "  message_id TEXT,"
+    "  provider_id TEXT,"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL,"
+    "  sent INTEGER,"
+    "  CHECK ((appointment_id IS NULL) = (version IS NULL))"
+    ");"
+    "CREATE UNIQUE INDEX message_appointment"
+    "  ON message (appointment_id, kind, version, lead)"
+    "  WHERE appointment_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX message_notice ON message (client_id, kind, ref)"
+    "  WHERE appointment_id IS NULL;"
+    "CREATE INDEX message_due ON message (next_at)"
+    "  WHERE status IN ('queued', 'sending');"
+    "CREATE INDEX message_client ON message (client_id);"
+    /* A client row that goes takes its address out of the log too. */
+    "CREATE TRIGGER message_client_gone AFTER UPDATE OF client_id ON message"
+    "  WHEN NEW.client_id IS NULL AND OLD.client_id IS NOT NULL BEGIN"
+    "  UPDATE message SET recipient = NULL WHERE id = NEW.id;"
+    "END;";
+
+/* 4: Google Calendar sync. Each operator's connected account (tokens
+ * sealed with the field key, the row named in the AAD), the events pushed
+ * for bookings (gcal_link: one live event per booking, or one waiting to
+ * be deleted), the push outbox written in the booking's own transaction,
+ * and the Google identity of imported busy blocks. No foreign key from
+ * the outbox or links blocks the erasure of an appointment. */
+static const char m4[] =
+    "CREATE TABLE gcal_account ("
+    "  staff_id INTEGER PRIMARY KEY REFERENCES staff (id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL,"
+    "  calendar TEXT NOT NULL DEFAULT 'primary',"
+    "  scopes TEXT NOT NULL,"
+    "  refresh_token BLOB NOT NULL,"
+    "  access_token BLOB,"
+    "  access_expires INTEGER,"
+    "  sync_token TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'ok'"
+    "    CHECK (state IN ('ok', 'reauth_needed', 'error')),"
+    "  last_error TEXT,"
+    "  last_sync INTEGER,"
+    "  last_full_sync INTEGER,"
+    "  connected INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+
+    /* hash: of the fields we own, as last pushed or adopted. state:
+     * live, gone (deleted on Google by someone else), delete (ours to
+     * delete on Google at the next sync). */
+    "CREATE TABLE gcal_link ("
+    "  id INTEGER PRIMARY KEY,"
+    "  staff_id INTEGER NOT NULL REFERENCES staff (id) ON DELETE CASCADE,"
+    "  appointment_id INTEGER REFERENCES appointment (id)"
+    "    ON DELETE SET NULL,"
+    "  google_id TEXT NOT NULL,"
+    "  generation INTEGER NOT NULL DEFAULT 1,"
+    "  etag TEXT,"
+    "  hash TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'live'"
+    "    CHECK (state IN ('live', 'gone', 'delete')),"
+    "  created INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL"
+    ");"
+    "CREATE UNIQUE INDEX gcal_link_google ON gcal_link (staff_id, google_id);"
+    "CREATE INDEX gcal_link_appointment ON gcal_link (appointment_id);"
+    "CREATE UNIQUE INDEX gcal_link_one ON gcal_link (appointment_id)"
+    "  WHERE state <> 'delete';"
+
+    "CREATE TABLE gcal_outbox ("
+    "  appointment_id INTEGER PRIMARY KEY REFERENCES appointment (id)"
+    "    ON DELETE CASCADE,"
+    "  queued INTEGER NOT NULL,"
+    "  tries INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT"
+    ");"
+
+    "ALTER TABLE event ADD COLUMN google_id TEXT;"
+    "ALTER TABLE event ADD COLUMN etag TEXT;"
+    "ALTER TABLE event ADD COLUMN status TEXT;"
+    "CREATE UNIQUE INDEX event_google ON event (staff_id, google_id)"
+    "  WHERE google_id IS NOT NULL;";
+
 /* 5: accountability — staff credentials and sessions, the anchors that keep
  * the audit chain verifiable after a purge, the data-breach register. */
 static const char m5[] =
@@ -358,67 +463,6 @@ static const char m6[] =
     "  WHERE client_id IS NOT NULL;"
     "CREATE INDEX request_due ON request (due) WHERE closed IS NULL;";
 
-/* 4: Google Calendar sync. Each operator's connected account (tokens
- * sealed with the field key, the row named in the AAD), the events pushed
- * for bookings (gcal_link: one live event per booking, or one waiting to
- * be deleted), the push outbox written in the booking's own transaction,
- * and the Google identity of imported busy blocks. No foreign key from
- * the outbox or links blocks the erasure of an appointment. */
-static const char m4[] =
-    "CREATE TABLE gcal_account ("
-    "  staff_id INTEGER PRIMARY KEY REFERENCES staff (id) ON DELETE CASCADE,"
-    "  email TEXT NOT NULL,"
-    "  calendar TEXT NOT NULL DEFAULT 'primary',"
-    "  scopes TEXT NOT NULL,"
-    "  refresh_token BLOB NOT NULL,"
-    "  access_token BLOB,"
-    "  access_expires INTEGER,"
-    "  sync_token TEXT,"
-    "  state TEXT NOT NULL DEFAULT 'ok'"
-    "    CHECK (state IN ('ok', 'reauth_needed', 'error')),"
-    "  last_error TEXT,"
-    "  last_sync INTEGER,"
-    "  last_full_sync INTEGER,"
-    "  connected INTEGER NOT NULL,"
-    "  updated INTEGER NOT NULL"
-    ");"
-
-    /* hash: of the fields we own, as last pushed or adopted. state:
-     * live, gone (deleted on Google by someone else), delete (ours to
-     * delete on Google at the next sync). */
-    "CREATE TABLE gcal_link ("
-    "  id INTEGER PRIMARY KEY,"
-    "  staff_id INTEGER NOT NULL REFERENCES staff (id) ON DELETE CASCADE,"
-    "  appointment_id INTEGER REFERENCES appointment (id)"
-    "    ON DELETE SET NULL,"
-    "  google_id TEXT NOT NULL,"
-    "  generation INTEGER NOT NULL DEFAULT 1,"
-    "  etag TEXT,"
-    "  hash TEXT,"
-    "  state TEXT NOT NULL DEFAULT 'live'"
-    "    CHECK (state IN ('live', 'gone', 'delete')),"
-    "  created INTEGER NOT NULL,"
-    "  updated INTEGER NOT NULL"
-    ");"
-    "CREATE UNIQUE INDEX gcal_link_google ON gcal_link (staff_id, google_id);"
-    "CREATE INDEX gcal_link_appointment ON gcal_link (appointment_id);"
-    "CREATE UNIQUE INDEX gcal_link_one ON gcal_link (appointment_id)"
-    "  WHERE state <> 'delete';"
-
-    "CREATE TABLE gcal_outbox ("
-    "  appointment_id INTEGER PRIMARY KEY REFERENCES appointment (id)"
-    "    ON DELETE CASCADE,"
-    "  queued INTEGER NOT NULL,"
-    "  tries INTEGER NOT NULL DEFAULT 0,"
-    "  last_error TEXT"
-    ");"
-
-    "ALTER TABLE event ADD COLUMN google_id TEXT;"
-    "ALTER TABLE event ADD COLUMN etag TEXT;"
-    "ALTER TABLE event ADD COLUMN status TEXT;"
-    "CREATE UNIQUE INDEX event_google ON event (staff_id, google_id)"
-    "  WHERE google_id IS NOT NULL;";
-
 /*
  * 7: the erasure journal, and the index that finds an appointment's
  * calendar events. A journal row says only which client id was erased and
@@ -439,6 +483,7 @@ static const char m7[] =
 const struct db_migration db_migrations[] = {
 	{ 1, m1 },
 	{ 2, m2 },
+	{ 3, m3 },
 	{ 4, m4 },
 	{ 5, m5 },
 	{ 6, m6 },

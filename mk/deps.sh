@@ -8,8 +8,9 @@ build="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev
 # zsh: t/completion.bats drives the zsh completions through a pty.
 # python3-jsonschema: t/consent.bats validates consent receipts against
 # share/riserva/schema/consent-receipt.schema.json.
+# openssl: t/mail.bats makes a throwaway certificate for STARTTLS and SMTPS.
 test="sqlite3 bats bats-assert bats-support bats-file python3 python3-aiosmtpd
-	python3-jsonschema mandoc zsh"
+	python3-jsonschema mandoc zsh openssl"
 
 want=
 for set in "$@"; do

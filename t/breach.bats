@@ -172,10 +172,48 @@ open_breach() {
 @test "gdpr-breach usage errors" {
 	run gdpr-breach
 	assert_failure 64
-	run gdpr-breach notify-subjects 1
-	assert_failure 64
 	run gdpr-breach show x
 	assert_failure 64
 	run gdpr-breach notify-authority 1
 	assert_failure 64
+}
+
+@test "notify-subjects queues the art. 34 notice for every linked client, once" {
+	rv_centre
+	printf '[mail]\nfrom = Centro Aurora <prenotazioni@aurora.example>\ntransport = stdout\n' >"$RISERVA_CONFIG"
+	open_breach >/dev/null
+	gdpr-breach link 1 1 2 >/dev/null
+	# The notice must say what art. 34(2) asks first.
+	run gdpr-breach notify-subjects 1
+	assert_failure 1
+	assert_output --partial "set --consequences and --measures with update first"
+	[ "$(rv_sql "SELECT count(*) FROM message")" = 0 ]
+	gdpr-breach update 1 --consequences "your phone number may be known" \
+		--measures "the laptop was wiped remotely" >/dev/null
+	# A legal notice: a restricted client is told too.
+	client restrict 2 --reason "dispute" >/dev/null
+	run gdpr-breach notify-subjects 1
+	assert_success
+	assert_line --index 0 "gdpr-breach: breach 1: 2 notices queued, 0 already had one; notify sends them"
+	[ "$(rv_json '["subjects_notified"]')" = 2026-11-30T08:00:00+01:00 ]
+	[ "$(rv_sql "SELECT kind, client_id, ref, status FROM message ORDER BY id" | tr '\n' ' ')" = "breach|1|breach 1|queued breach|2|breach 1|queued " ]
+	[ "$(rv_sql "SELECT count(*) FROM breach_subject WHERE notified IS NULL")" = 0 ]
+	# A client linked later is told when it is run again; no one twice.
+	client add --name Lia --surname Neri --email lia@example.com --phone 3331112233 >/dev/null
+	gdpr-breach link 1 3 >/dev/null
+	run gdpr-breach notify-subjects 1
+	assert_line --index 0 "gdpr-breach: breach 1: 1 notice queued, 0 already had one; notify sends them"
+	[ "$(rv_sql "SELECT count(*) FROM message")" = 3 ]
+	run notify
+	assert_success
+	assert_output --partial "the laptop was wiped remotely"
+	[ "$(rv_sql "SELECT group_concat(status) FROM message")" = "sent,sent,sent" ]
+	run rv_sql "SELECT action, fields FROM audit WHERE action = 'breach.notify_subjects'"
+	assert_output "breach.notify_subjects|subjects_notified
+breach.notify_subjects|subjects_notified"
+}
+
+@test "notify-subjects of an unknown breach is 66" {
+	run gdpr-breach notify-subjects 9
+	assert_failure 66
 }

@@ -190,7 +190,8 @@ high"
 	run complete_line "gdpr-breach link 1 ma"
 	assert_output mario@example.com
 	run complete_line "gdpr-breach notify"
-	assert_output notify-authority
+	assert_output "notify-authority
+notify-subjects"
 	run complete_line "staff passwd gi"
 	assert_output giulia@example.com
 	run zcomplete_line "gdpr-breach open --risk "
@@ -265,6 +266,38 @@ reminders"
 	assert_output 2026-1
 	run zcomplete_line "client health an"
 	assert_output anna@example.com
+}
+
+@test "remind and notify: options without a verb, statuses, kinds, retryable ids" {
+	rv_centre
+	run complete_line "remind --dr"
+	assert_output --dry-run
+	run complete_line "notify --l"
+	assert_output --limit
+	run complete_line "notify li"
+	assert_output list
+	run complete_line "notify list --status s"
+	assert_output "sending
+sent
+skipped"
+	run complete_line "notify list --kind c"
+	assert_output "confirmation
+change
+cancellation"
+	run complete_line "notify policy 2026-12 an"
+	assert_output anna@example.com
+	printf '[mail]\nfrom = a@example.com\ntransport = stdout\n' >"$RISERVA_CONFIG"
+	book add --client 1 --service Viso --at '2026-12-01 10:00' >/dev/null
+	book add --client 2 --service Viso --at '2026-12-01 11:00' >/dev/null
+	book cancel 2 >/dev/null
+	notify >/dev/null
+	run complete_line "notify retry "
+	assert_output "2
+3"
+	run zcomplete_line "notify list --status f"
+	assert_output failed
+	run zcomplete_line "remind --"
+	assert_output --partial -- --dry-run
 }
 
 @test "gcal-sync: verbs, options and staff complete" {

@@ -191,7 +191,7 @@ for line in sys.stdin:
 	printf '%s\n' "$output" | validate | grep -qx valid
 	r=$output
 	run of "$r" '["summary"]'
-	assert_output "deleted 1 health data, 1 identity; anonymized 2 appointments, 2 consents, 2 requests; kept 1 fiscal records until 2037-01-01, 1 erasure journal, 15 audit trail until 2027-11-30"
+	assert_output "deleted 3 messages, 1 health data, 1 identity; anonymized 2 appointments, 2 consents, 2 requests; kept 1 fiscal records until 2037-01-01, 1 erasure journal, 15 audit trail until 2027-11-30"
 	run of "$r" '["kept"][0]'
 	assert_output '{"category": "fiscal records", "table": "fiscal", "count": 1, "obligation": "Italian tax law: accounting records are kept 10 years (art. 2220 codice civile, art. 22 DPR 600/1973)", "until": "2037-01-01T00:00:00+01:00", "unlinked": ["client_id"], "what": "unlinked from the client, each receipt keeps what the law wants on it until its hold ends; receipts already past it are deleted"}'
 	run of "$r" '["id"]'
@@ -203,7 +203,7 @@ for line in sys.stdin:
 	run of "$r" '["requests_open"]'
 	assert_output '[2]'
 	run of "$r" '["counts"]'
-	assert_output '{"event": 0, "gcal_link": 0, "gcal_outbox": 0, "appointment": 2, "consent": 2, "client_health": 1, "fiscal": 1, "request": 2, "breach_subject": 0, "erasure": 1, "client": 1, "audit": 15}'
+	assert_output '{"event": 0, "gcal_link": 0, "gcal_outbox": 0, "message": 3, "appointment": 2, "consent": 2, "client_health": 1, "fiscal": 1, "request": 2, "breach_subject": 0, "erasure": 1, "client": 1, "audit": 15}'
 }
 
 @test "what stays: anonymized appointments, the consent proof, the register, the receipt" {
@@ -237,7 +237,7 @@ NULL|reminders|grant|1|in-person|NULL|NULL"
 	assert_output "appointment.cancel|1|appointment 2|status,cancel_reason|art. 17 request 1
 health.erase|1|client 1|health|art. 17 request 1
 request.close|1|request 1|closed,outcome,close_reason|art. 17 request 1
-client.erase|1|client 1|event,gcal_link,gcal_outbox,appointment.client_id,appointment.notes,appointment.cancel_reason,consent.client_id,consent.evidence,consent.ip,client_health,fiscal.client_id,request.client_id,request.notes,breach_subject.client_id,name,surname,email,phone,birth,locale,notes,restricted_reason|art. 17 request 1"
+client.erase|1|client 1|event,gcal_link,gcal_outbox,message,appointment.client_id,appointment.notes,appointment.cancel_reason,consent.client_id,consent.evidence,consent.ip,client_health,fiscal.client_id,request.client_id,request.notes,breach_subject.client_id,name,surname,email,phone,birth,locale,notes,restricted_reason|art. 17 request 1"
 	# Anna is untouched.
 	[ "$(rv_sql "SELECT email FROM client")" = anna@example.com ]
 }
@@ -436,6 +436,25 @@ gdpr-erase: no client to erase" ]
 	[ "$(rv_sql 'SELECT count(*) FROM fiscal')" = 0 ]
 	run rv_sql "SELECT action, ref FROM audit WHERE action = 'fiscal.expire'"
 	assert_output "fiscal.expire|fiscal 2000/000001"
+}
+
+@test "messages go, and no one is told of a cancellation they asked for" {
+	rv_centre
+	printf '[mail]\ntransport = stdout\nfrom = Centro <c@example.com>\n' \
+		>"$RISERVA_CONFIG"
+	book add --client 1 --service Viso --at '2026-12-01 10:00' >/dev/null
+	book add --client 2 --service Viso --at '2026-12-01 11:00' >/dev/null
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE client_id = 1")" = 1 ]
+	run gdpr-erase 1 --reason 'art. 17'
+	assert_success
+	run rv_json '["counts"]["message"]'
+	# The confirmation, and the cancellation the erasure itself queued.
+	assert_output 2
+	run rv_sql "SELECT kind, client_id FROM message"
+	assert_output "confirmation|2"
+	run notify send -j
+	assert_success
+	refute_output --partial mario@example.com
 }
 
 @test "events pushed to Google are deleted there by the next gcal-sync" {

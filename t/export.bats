@@ -81,6 +81,12 @@ seconda riga' >/dev/null
 	rv_sql "INSERT INTO event (staff_id, start, end, source, title, busy,
 	    appointment_id, created, updated) VALUES (1, 1796115600, 1796117400,
 	    'booking', 'Viso - Mario R.', 1, 2, 1796022000, 1796022000)"
+	gdpr-breach open --detected '2026-11-29 10:00' \
+		--description 'Laptop stolen, "encrypted"' >/dev/null
+	gdpr-breach update 1 --consequences 'Emails, maybe' \
+		--measures 'Passwords changed' >/dev/null
+	gdpr-breach link 1 1 >/dev/null 2>&1
+	gdpr-breach notify-subjects 1 >/dev/null 2>&1
 	rv_sql "INSERT INTO gcal_link (staff_id, appointment_id, google_id,
 	    created, updated) VALUES (1, 2, 'rv0a1b2c3d4e5f', 1796022000,
 	    1796022000)"
@@ -233,9 +239,15 @@ requests.csv"
 	assert_output '[["id", "name", "surname", "email", "phone", "birth", "locale", "notes", "restricted", "restricted_at", "restricted_reason", "created", "updated"], ["1", "Mario", "Rossi, detto \"Bubi\"", "mario@example.com", "+393331112222", "", "it", "Preferisce, \"sempre\", il mattino\nseconda riga", "false", "", "", "2026-11-30T08:00:00+01:00", "2026-11-30T08:00:00+01:00"]]'
 	run csv_rows "$dir/health.csv"
 	assert_output '[["text", "updated"], ["Allergia al lattice Kw3", "2026-11-30T08:00:00+01:00"]]'
+	# The notices' texts are JSON in their cell.
+	grep -qF ',"{""consequences"":""Emails, maybe"",""measures"":""Passwords changed"",""nature"":""Laptop stolen, \""encrypted\""""}"' "$dir/messages.csv"
+	run csv_rows "$dir/messages.csv"
+	assert_output '[["id", "kind", "appointment_id", "ref", "status", "recipient", "created", "sent", "content"], ["1", "confirmation", "1", "", "queued", "mario@example.com", "2026-11-23T08:00:00+01:00", "", ""], ["2", "confirmation", "2", "", "queued", "mario@example.com", "2026-11-30T08:00:00+01:00", "", ""], ["4", "breach", "", "breach 1", "queued", "mario@example.com", "2026-11-30T08:00:00+01:00", "", "{\"consequences\":\"Emails, maybe\",\"measures\":\"Passwords changed\",\"nature\":\"Laptop stolen, \\\"encrypted\\\"\"}"]]'
 	# An empty section still has its header row.
-	run cat "$dir/messages.csv"
-	assert_output "id"
+	gdpr-export 2 --format csv --output "$BATS_TEST_TMPDIR/out" \
+		--reason 'art. 15'
+	run cat "$BATS_TEST_TMPDIR/out/client-2/fiscal.csv"
+	assert_output "id,number,issued,appointment_id,name,surname,tax_code,service,service_date,price_cents,amount_cents,method,hold_until"
 	run grep -c . "$dir/appointments.csv"
 	assert_output 3
 	grep -qx 'controller.name,Centro Benessere Aurora' "$dir/header.csv"

@@ -141,6 +141,34 @@ three_clients() {
 	[ "$(rv_sql 'SELECT count(*) FROM fiscal')" = 1 ]
 }
 
+@test "what a notice said goes retention.message_days after it was sent" {
+	rv_centre
+	printf '[mail]\ntransport = stdout\nfrom = Centro <c@example.com>\n' \
+		>"$RISERVA_CONFIG"
+	gdpr-breach open --detected '2026-11-29 10:00' \
+		--description 'Laptop stolen' >/dev/null
+	gdpr-breach update 1 --consequences 'Emails may be read' \
+		--measures 'Disk encrypted' >/dev/null
+	gdpr-breach link 1 1 2 >/dev/null 2>&1
+	gdpr-breach notify-subjects 1 >/dev/null 2>&1
+	notify send >/dev/null
+	client restrict 2 --reason 'art. 18(1)(c)' >/dev/null
+	run gdpr-purge --now '2027-02-27 08:00'
+	run summary messages '[v["count"], v["cutoff"]]'
+	assert_output '[0, "2026-11-29T08:00:00+01:00"]'
+	run gdpr-purge --now '2027-03-01 08:00'
+	assert_success
+	run summary messages '[v["count"], v["skipped"]]'
+	assert_output '[1, {"restricted_or_open_request": 1}]'
+	run rv_sql "SELECT client_id, status, quote(data), recipient FROM message
+	    ORDER BY id"
+	assert_output "1|sent|NULL|mario@example.com
+2|sent|'{\"consequences\":\"Emails may be read\",\"measures\":\"Disk encrypted\",\"nature\":\"Laptop stolen\"}'|anna@example.com"
+	run rv_sql "SELECT client_id, ref, fields, reason FROM audit
+	    WHERE action = 'message.purge'"
+	assert_output "1|message 1|data|retention: 90 days after sending (retention.message_days)"
+}
+
 @test "a dry run reports the same and changes nothing" {
 	three_clients
 	consent grant 2 reminders >/dev/null
@@ -243,7 +271,7 @@ three_clients() {
 	ids=$(printf '%s\n' "$output" | python3 -c '
 import json, sys
 print(" ".join(json.loads(l)["type"] + ":" + json.loads(l)["id"] for l in sys.stdin))')
-	[ "$ids" = "purge:clients purge:health purge:fiscal purge:audit" ]
+	[ "$ids" = "purge:clients purge:health purge:fiscal purge:messages purge:audit" ]
 	run script -qec "gdpr-purge --dry-run --now '2028-12-05 00:00' -j \
 		>/dev/null" /dev/null
 	assert_success

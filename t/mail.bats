@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# mail: what the messages look like on the wire (RFC 5322, RFC 2047,
+# quoted-printable, mbox), and SMTP's AUTH, STARTTLS and SMTPS.
+
+load helper
+load mail
+
+setup() {
+	rv_setup
+	rv_centre
+}
+
+teardown() {
+	mail_teardown
+}
+
+# A throwaway certificate for 127.0.0.1, and the config to trust it.
+tls_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$BATS_TEST_TMPDIR/key.pem" -out "$BATS_TEST_TMPDIR/cert.pem" \
+		2>/dev/null
+}
+
+book_mario() {
+	book add --client 1 --service Massaggio --staff giulia@example.com \
+		--at "${1:-2026-12-01 10:00}" >/dev/null
+}
+
+@test "names and subjects beyond ASCII travel as RFC 2047 words and come back whole" {
+	smtpd_start
+	mail_config
+	client add --name 'Zoë Ærøskøbing' --surname 'Łukasiewicz-Häßler de la Peña y Ñúñez' \
+		--email zoe@example.com --phone 123456 --locale en >/dev/null
+	book add --client 3 --service Massaggio --staff giulia@example.com \
+		--at '2026-12-01 10:00' >/dev/null
+	sed -i 's/^from = .*/from = Centro Benessere «Aurora» Città <prenotazioni@aurora.example>/' "$RISERVA_CONFIG"
+	mkdir -p "$BATS_TEST_TMPDIR/templates/en"
+	printf 'Subject: {client.name}, ti aspettiamo: è tutto pronto per il tuo {service.name} — “Città” ✓\n\n{client.name} {client.surname}\n' \
+		>"$BATS_TEST_TMPDIR/templates/en/confirmation.txt"
+	run notify
+	assert_success
+	mailcheck "$(mails)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "Zoë Ærøskøbing, ti aspettiamo: è tutto pronto per il tuo Massaggio — “Città” ✓" ]
+	[ "$(rv_json '["to_name"]')" = "Zoë Ærøskøbing Łukasiewicz-Häßler de la Peña y Ñúñez" ]
+	[ "$(rv_json '["from_name"]')" = "Centro Benessere «Aurora» Città" ]
+	[ "$(rv_json '["ics"]["attendee_cn"]')" = "Zoë Ærøskøbing Łukasiewicz-Häßler de la Peña y Ñúñez" ]
+	# Every header line within 78 octets, ASCII only: mailcheck says so.
+	grep -q '^Subject: =?UTF-8?Q?Zo=C3=AB_' "$(mails)"
+}
+
+@test "quoted-printable: long lines, trailing blanks, '=', a leading dot and From" {
+	smtpd_start
+	mail_config
+	mkdir -p "$BATS_TEST_TMPDIR/templates/it"
+	{
+		printf 'Subject: prova\n\n'
+		printf 'From the desk: 100%% = tutto.   \n'
+		printf '.una riga che comincia con un punto\n'
+		printf '%s\n' "$(printf 'parola%.0s ' $(seq 30))fine"
+		printf 'àèìòù€\n'
+	} >"$BATS_TEST_TMPDIR/templates/it/confirmation.txt"
+	book_mario
+	run notify
+	assert_success
+	mailcheck "$(mails)"
+	assert_success
+	[ "$(rv_json '["body"]')" = "From the desk: 100% = tutto.   
+.una riga che comincia con un punto
+$(printf 'parola%.0s ' $(seq 30))fine
+àèìòù€" ]
+	# On the wire nothing a relay or an mbox could change.
+	run grep -c -e '^From ' -e '^\.' "$(mails)"
+	assert_output 0
+	grep -q '^=46rom the desk: 100% =3D tutto.  =20' "$(mails)"
+}
+
+@test "an mbox quotes nothing the messages did not need: From_ lines only as separators" {
+	printf '[mail]\ntransport = stdout\nfrom = a@aurora.example\n' >"$RISERVA_CONFIG"
+	book_mario
+	book add --client 2 --service Massaggio --staff marco@example.com \
+		--at '2026-12-01 11:00' >/dev/null
+	run notify
+	assert_success
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/box"
+	[ "$(grep -c '^From ' "$BATS_TEST_TMPDIR/box")" = 2 ]
+	run "$RV_PY" -c '
+import mailbox, sys
+for m in mailbox.mbox(sys.argv[1]):
+    print(m["To"], m.get_content_type(), [p.get_content_type() for p in m.walk()][1:])
+' "$BATS_TEST_TMPDIR/box"
+	assert_output "Mario Rossi <mario@example.com> multipart/mixed ['text/plain', 'text/calendar']
+Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
+}
+
+@test "SMTP AUTH: the password from the environment or a private file" {
+	smtpd_start --auth prenotazioni:s3cret
+	mail_config
+	printf 'user = prenotazioni\ntls = none\n' >>"$RISERVA_CONFIG"
+	book_mario
+	RISERVA_SMTP_PASSWORD=wrong run notify
+	assert_failure 78
+	assert_output --partial "notify: smtp: "
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+	RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_success
+	[ "$(mail_count)" = 1 ]
+	book_mario '2026-12-01 11:30'
+	printf 's3cret\n' >"$BATS_TEST_TMPDIR/pw"
+	chmod 640 "$BATS_TEST_TMPDIR/pw"
+	printf 'password_file = %s\n' "$BATS_TEST_TMPDIR/pw" >>"$RISERVA_CONFIG"
+	run notify
+	assert_failure 78
+	assert_output "notify: config mail.password_file: $BATS_TEST_TMPDIR/pw can be read by others: chmod 600 it"
+	chmod 600 "$BATS_TEST_TMPDIR/pw"
+	run notify
+	assert_success
+	[ "$(mail_count)" = 2 ]
+}
+
+@test "tls = auto never sends a password in clear" {
+	smtpd_start --auth prenotazioni:s3cret
+	mail_config
+	printf 'user = prenotazioni\n' >>"$RISERVA_CONFIG"
+	book_mario
+	RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_failure 78
+	[ "$(mail_count)" = 0 ]
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+}
+
+@test "STARTTLS with a verified certificate, then AUTH" {
+	tls_cert
+	smtpd_start --cert "$BATS_TEST_TMPDIR/cert.pem" --key "$BATS_TEST_TMPDIR/key.pem" \
+		--require-tls --auth prenotazioni:s3cret
+	mail_config
+	printf 'user = prenotazioni\n' >>"$RISERVA_CONFIG"
+	book_mario
+	# Not trusted: refused, nothing sent, nothing lost.
+	RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_failure 78
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+	printf 'cainfo = %s\n' "$BATS_TEST_TMPDIR/cert.pem" >>"$RISERVA_CONFIG"
+	RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_success
+	[ "$(mail_count)" = 1 ]
+}
+
+@test "SMTPS: TLS from the first byte" {
+	tls_cert
+	smtpd_start --cert "$BATS_TEST_TMPDIR/cert.pem" --key "$BATS_TEST_TMPDIR/key.pem" --smtps
+	mail_config
+	sed -i "s|^url = .*|url = smtps://127.0.0.1:$SMTP_PORT|" "$RISERVA_CONFIG"
+	printf 'cainfo = %s\n' "$BATS_TEST_TMPDIR/cert.pem" >>"$RISERVA_CONFIG"
+	book_mario
+	run notify
+	assert_success
+	[ "$(mail_count)" = 1 ]
+	sed -i "s|^url = .*|url = http://127.0.0.1:$SMTP_PORT|" "$RISERVA_CONFIG"
+	run notify
+	assert_failure 78
+	assert_output "notify: config mail.url: 'http://127.0.0.1:$SMTP_PORT' is not an smtp:// or smtps:// URL"
+}
+
+@test "a message keeps its Message-ID when it is tried again" {
+	smtpd_start
+	mail_config
+	book_mario
+	RISERVA_MAIL_URL=smtp://127.0.0.1:1 run notify
+	assert_failure 69
+	run notify --now '2026-11-30 08:06'
+	assert_success
+	inst=$(rv_sql "SELECT value FROM meta WHERE key = 'mail.instance'")
+	[ "$(rv_json '["message_id"]')" = "<rv.1.$inst@aurora.example>" ]
+	grep -qx "Message-ID: <rv.1.$inst@aurora.example>"$'\r' "$(mails)"
+}
+
+@test "bad mail settings are configuration errors, and nothing is lost" {
+	smtpd_start
+	mail_config
+	book_mario
+	for kv in "transport=pigeon" "tls=maybe" "from=nobody" "backoff=soon" \
+	    "lease=1m" "sendgrid_url=ftp://x"; do
+		k=${kv%%=*} v=${kv#*=}
+		[ "$k" = sendgrid_url ] && export RISERVA_MAIL_TRANSPORT=sendgrid
+		env "RISERVA_MAIL_${k^^}=$v" notify >/dev/null 2>&1 && fail "$kv accepted"
+		env "RISERVA_MAIL_${k^^}=$v" notify >/dev/null 2>&1 || [ $? -eq 78 ] || fail "$kv: not 78"
+		unset RISERVA_MAIL_TRANSPORT
+	done
+	RISERVA_MAIL_TRANSPORT=pigeon run notify
+	assert_output "notify: config mail.transport: 'pigeon' is not smtp, sendgrid, sendmail or stdout"
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+}
+
+@test "an address written around the tools cannot smuggle an SMTP command" {
+	smtpd_start
+	mail_config
+	book_mario
+	rv_sql "UPDATE client SET email = 'mario@example.com>' || char(13, 10) || 'RCPT TO:<x@evil.example' WHERE id = 1"
+	run notify
+	assert_success
+	[ "$(rv_json '["status"]')" = skipped ]
+	[ "$(rv_json '["reason"]')" = "bad email address" ]
+	[ "$(mail_count)" = 0 ]
+}
