@@ -286,6 +286,11 @@ recipients(const struct rv_conf *conf, int it)
 		json_array_append_new(a, json_pack("{s:s, s:s, s:n, s:n}",
 		    "name", host, "role", T(it, smtp), "country",
 		    "safeguards"));
+	} else if (strcmp(transport, "sendmail") == 0) {
+		/* The machine's own mail system hands them on. */
+		json_array_append_new(a, json_pack("{s:s, s:s, s:n, s:n}",
+		    "name", "sendmail", "role", T(it, smtp), "country",
+		    "safeguards"));
 	}
 	if (gid != NULL && *gid != '\0')
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}",
