@@ -182,6 +182,9 @@ $((id - 1))|health.read|1|client 1|health|art. 15 request 1"
 	refute_output --partial S3cret
 	run ev "$output" '[r["name"] for r in v["header"]["recipients"]]'
 	assert_output '["mail.aurora.example:465"]'
+	RISERVA_MAIL_TRANSPORT=sendmail run gdpr-export 1 --reason 'art. 15'
+	run ev "$output" '[r["name"] for r in v["header"]["recipients"]]'
+	assert_output '["sendmail"]'
 }
 
 @test "--portable: what the client provided, and the schema knows it" {
