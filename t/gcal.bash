@@ -100,6 +100,10 @@ gcal_connect() {
 	shift
 	[ $# -gt 0 ] && shift
 	[ -n "$consent" ] && emu POST /_emu/consent "$consent" >/dev/null
+	# Emptied here, not by the background job's redirection: else the
+	# loop below may read the previous run's address before it is.
+	: >"$GCAL_TMP/connect.out"
+	: >"$GCAL_TMP/connect.err"
 	gcal-sync connect "$staff" --no-browser "$@" \
 		>"$GCAL_TMP/connect.out" 2>"$GCAL_TMP/connect.err" 3>&- &
 	pid=$!
