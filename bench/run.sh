@@ -110,7 +110,7 @@ cp "$tmp/empty.db" "$tmp/imp-sql.db"
 it=$(RISERVA_DB="$tmp/imp-tool.db" bench_once sh -c 'client import <"$0" 2>/dev/null' "$tmp/import.jsonl")
 is=$(bench_once sh -c 'sqlite3 "$0" <"$1"' "$tmp/imp-sql.db" "$tmp/import.sql")
 bench_row "client import (100,000 clients)" "$it" "$is" ">= 125,000 rows/s"
-bench_note "  client import rate" "$(awk -v t="$it" -v n=$n 'BEGIN { printf "%d rows/s (each with its audit row)", n / t }')"
+bench_note "  client import rate" "$(awk -v t="$it" -v n=$n 'BEGIN { printf "%d rows/s (one audit row for the import)", n / t }')"
 
 # --- the overlap check does not grow with the table ---
 rm -f "$tmp/small.db"*

@@ -205,11 +205,62 @@ client_restriction_verb(struct rv_ctx *ctx, int argc, char **argv, int on)
 	return rv_finish(ctx);
 }
 
+/* Checked records wait here to be inserted CLIENT_BATCH at a time; their
+ * JSON is held so the strings stay valid. */
 struct import {
 	struct rv_ctx *ctx;
 	const char *locale;
 	size_t n;
+	int64_t first, last;
+	unsigned fields;
+	size_t nb;
+	struct client batch[CLIENT_BATCH];
+	json_t *rec[CLIENT_BATCH];
+	size_t line[CLIENT_BATCH];
+	char phone[CLIENT_BATCH][32];
 };
+
+static void
+import_drop(struct import *im)
+{
+	size_t i;
+
+	for (i = 0; i < im->nb; i++)
+		json_decref(im->rec[i]);
+	im->nb = 0;
+}
+
+/* On a duplicate the batch was written not at all: row by row finds and
+ * names the line, as if there had been no batch. */
+static int
+import_flush(struct import *im, struct rv_err *e)
+{
+	sqlite3 *db = rv_db(im->ctx);
+	size_t i;
+	int rc;
+
+	rc = client_insert_rows(db, &im->ctx->who, im->batch, im->nb,
+	    &im->fields, e);
+	for (i = 0; rc == EX_REFUSED && i < im->nb; i++) {
+		rc = client_insert_row(db, &im->ctx->who, &im->batch[i],
+		    &im->fields, e);
+		if (rc == EX_REFUSED) {
+			rc = e->code = EX_DATAERR;	/* bad input here */
+			e->line = im->line[i];
+		} else if (rc == 0 && i + 1 < im->nb) {
+			rc = EX_REFUSED;
+		}
+	}
+	if (rc == 0) {
+		if (im->n == 0)
+			im->first = im->batch[0].id;
+		im->n += im->nb;
+		im->last = im->batch[im->nb - 1].id;
+		rv_progress(im->ctx, "importing", im->n, 0);
+	}
+	import_drop(im);
+	return rc;
+}
 
 static int
 import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
@@ -220,11 +271,9 @@ import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
 	struct import *im = arg;
 	struct client c = { 0 };
 	const char *key, *type;
-	char phone[32];
 	json_t *v;
 	int rc, i;
 
-	(void)line;
 	json_object_foreach(rec, key, v) {
 		for (i = 0; known[i] != NULL && strcmp(known[i], key) != 0; i++)
 			;
@@ -246,30 +295,48 @@ import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
 		return rc;
 	if (c.locale == NULL)
 		c.locale = im->locale;
-	if ((rc = client_check(&c, phone, e)) != 0)
+	if ((rc = client_check(&c, im->phone[im->nb], e)) != 0)
 		return rc;
-	rc = client_insert(rv_db(im->ctx), &im->ctx->who, &c, e);
-	if (rc == EX_REFUSED)
-		rc = e->code = EX_DATAERR;	/* a duplicate is bad input here */
-	if (rc != 0)
-		return rc;
-	rv_progress(im->ctx, "importing", ++im->n, 0);
+	im->batch[im->nb] = c;
+	im->rec[im->nb] = json_incref(rec);
+	im->line[im->nb] = line;
+	if (++im->nb == CLIENT_BATCH)
+		return import_flush(im, e);
 	return 0;
 }
 
 static int
 client_import(struct rv_ctx *ctx, int argc, char **argv)
 {
-	struct import im = { ctx, NULL, 0 };
+	static struct import im;
+	struct rv_buf fields = { 0 };
+	char ref[64];
+	int rc;
 
 	while (rv_getopt(ctx, argc, argv, "", NULL) != -1)
 		rv_usage(ctx);
 	if (optind != argc)
 		rv_usage(ctx);
+	im.ctx = ctx;
 	im.locale = conf_get(ctx->conf, "clinic.locale");
 	/* All or nothing: one transaction, rolled back by the first bad line. */
 	rv_begin(ctx);
-	rv_check(ctx, in_each(stdin, import_one, &im, &ctx->err));
+	rc = in_each(stdin, import_one, &im, &ctx->err);
+	if (rc == 0 && im.nb > 0 && (rc = import_flush(&im, &ctx->err)) != 0)
+		rv_prefix(&ctx->err, "line %zu: ", ctx->err.line);
+	import_drop(&im);
+	rv_check(ctx, rc);
+	/* One change, one audit row: the ids of one transaction under the
+	 * write lock are consecutive, so the range names every client. */
+	if (im.n > 0) {
+		snprintf(ref, sizeof(ref), "clients %lld-%lld",
+		    (long long)im.first, (long long)im.last);
+		client_fields_text(im.fields, &fields);
+		rc = audit_append(rv_db(ctx), &ctx->who, "client.import", 0, ref,
+		    fields.s, &ctx->err);
+		buf_free(&fields);
+		rv_check(ctx, rc);
+	}
 	rv_commit(ctx);
 	if (ctx->progress)
 		fputc('\n', stderr);

@@ -956,7 +956,7 @@ audit_list(sqlite3 *db, const struct audit_filter *f,
 	buf_adds(&sql, "SELECT id, at, actor, tool, action, client_id, ref, "
 	    "fields, reason FROM audit WHERE 1");
 	if (f->client_id)
-		buf_adds(&sql, " AND client_id = ?");
+		buf_adds(&sql, " AND " AUDIT_ABOUT_CLIENT("?1"));
 	if (f->from)
 		buf_adds(&sql, " AND at >= ?");
 	if (f->to)

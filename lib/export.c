@@ -549,7 +549,7 @@ audit_rows(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 {
 	static const char sql[] =
 	    "SELECT id, at, actor, tool, action, ref, fields, reason "
-	    "FROM audit WHERE client_id = ? ORDER BY id";
+	    "FROM audit WHERE " AUDIT_ABOUT_CLIENT("?1") " ORDER BY id";
 	sqlite3_stmt *st;
 	json_t *r;
 	int rc;

@@ -47,7 +47,8 @@ in_each(FILE *fp, rv_input_fn fn, void *arg, struct rv_err *e)
 		rc = fn(rec, lineno, arg, e);
 		json_decref(rec);
 		if (rc != 0) {
-			rv_prefix(e, "line %zu: ", lineno);
+			rv_prefix(e, "line %zu: ", e->line ? e->line : lineno);
+			e->line = 0;
 			break;
 		}
 	}

@@ -31,6 +31,7 @@
 struct rv_err {
 	int code;
 	char msg[512];
+	size_t line;	/* in_each: the error is about this line, not the last */
 };
 
 int rv_fail(struct rv_err *e, int code, const char *fmt, ...) RV_PRINTF(3, 4);
@@ -182,6 +183,17 @@ struct rv_who {
 
 /* ---- audit (audit.c) ---- */
 
+/*
+ * The audit rows about client ?N: those naming it, and the one of the
+ * import that created it ("client.import", ref "clients FIRST-LAST": an
+ * import is one change, so one row). Each branch has its own index.
+ */
+#define AUDIT_ABOUT_CLIENT(n) \
+	"id IN (SELECT id FROM audit WHERE client_id = " n " UNION ALL " \
+	"SELECT id FROM audit WHERE action = 'client.import' AND " n \
+	" BETWEEN CAST(substr(ref, 9) AS INTEGER) AND " \
+	"CAST(substr(ref, instr(ref, '-') + 1) AS INTEGER))"
+
 /* Appends one audit row in the caller's transaction; fields are names. */
 int audit_append(sqlite3 *db, const struct rv_who *w, const char *action,
     int64_t client_id, const char *ref, const char *fields,
@@ -311,6 +323,17 @@ int client_find(sqlite3 *db, const char *spec, int64_t *id, struct rv_err *e);
 int client_check(struct client *c, char phone[32], struct rv_err *e);
 int client_insert(sqlite3 *db, const struct rv_who *w, struct client *c,
     struct rv_err *e);
+/* The row alone, for an import that audits itself as one change; the
+ * names of the fields given are OR-ed into *fields (CLIENT_F_*). */
+int client_insert_row(sqlite3 *db, const struct rv_who *w, struct client *c,
+    unsigned *fields, struct rv_err *e);
+void client_fields_text(unsigned fields, struct rv_buf *b);
+/* 1 to CLIENT_BATCH checked clients in one statement, ids given in order;
+ * a duplicate email anywhere writes none of them and is EX_REFUSED without
+ * saying which: insert them one by one to find it. */
+#define CLIENT_BATCH 64
+int client_insert_rows(sqlite3 *db, const struct rv_who *w, struct client *cs,
+    size_t n, unsigned *fields, struct rv_err *e);
 int client_update(sqlite3 *db, const struct rv_who *w, int64_t id,
     const struct client *changes, int *changed, struct rv_err *e);
 int client_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e);

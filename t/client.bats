@@ -243,3 +243,51 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	assert_output "anna@example.com
 mario@example.com"
 }
+
+# N client records on stdout, emails c1@example.com ...
+gen_clients() {
+	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
+		printf "{\"name\":\"N%d\",\"surname\":\"S%d\",\"email\":\"c%d@example.com\",\"phone\":\"333%06d\"}\n", i, i, i, i }'
+}
+
+@test "client import names the duplicate's own line, in a full batch or the tail" {
+	rv_centre
+	# line 100 repeats line 7, in the second batch of 64
+	{ gen_clients 99; gen_clients 7 | tail -n 1; gen_clients 150 | tail -n 50; } >"$BATS_TEST_TMPDIR/in"
+	run client import <"$BATS_TEST_TMPDIR/in"
+	assert_failure 65
+	assert_output "client: line 100: a client with email 'c7@example.com' already exists (id 9)"
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 2 ]
+	# line 70, in the tail, is already in the database
+	{ gen_clients 69; echo '{"name":"M","surname":"R","email":"MARIO@example.com","phone":"123456"}'; } >"$BATS_TEST_TMPDIR/in"
+	run client import <"$BATS_TEST_TMPDIR/in"
+	assert_failure 65
+	assert_output "client: line 70: a client with email 'MARIO@example.com' already exists (id 1)"
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 2 ]
+}
+
+@test "an import is one audit row naming its id range, found by client" {
+	rv_centre
+	gen_clients 130 | client import
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 132 ]
+	[ "$(rv_sql 'SELECT min(id), max(id) FROM client WHERE email LIKE "c%"')" = "3|132" ]
+	run rv_sql "SELECT action, client_id IS NULL, ref, fields FROM audit WHERE action = 'client.import'"
+	assert_output "client.import|1|clients 3-132|name,surname,email,phone,locale"
+	run audit list --client 100
+	assert_success
+	assert_output --partial '"action":"client.import"'
+	run audit list --client 2
+	refute_output --partial 'client.import'
+}
+
+@test "the export of an imported client shows who imported it" {
+	gen_clients 3 | client import
+	run gdpr-export c2@example.com --reason "access request"
+	assert_success
+	printf '%s\n' "$output" | python3 -c '
+import json, sys
+doc = json.loads(sys.stdin.read().strip().splitlines()[-1])
+acts = [a["action"] for a in doc["audit"]]
+assert "client.import" in acts, acts
+'
+}
