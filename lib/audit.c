@@ -805,6 +805,8 @@ vranges(sqlite3 *db, int n, int64_t from, int64_t to, int64_t anchor_id,
 	for (i = 1; i < n; i++)
 		started[i] = pthread_create(&t[i], NULL, vrange_thread,
 		    &r[i]) == 0;
+	/* Read through the map, as the threads' connections do. */
+	sqlite3_exec(db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
 	vrange_run(&r[0]);
 	for (i = 1; i < n; i++) {
 		if (started[i])
@@ -844,8 +846,10 @@ audit_verify(sqlite3 *db, struct audit_check *v,
     void (*fn)(int64_t done, int64_t total, void *arg), void *arg,
     struct rv_err *e)
 {
+	/* Ids are dense in an intact trail: the span counts the rows to check
+	 * without a count(*) that would read them all once more. */
 	static const char span[] =
-	    "SELECT min(id), max(id), count(*), "
+	    "SELECT min(id), max(id), coalesce(max(id) - min(id) + 1, 0), "
 	    "(SELECT coalesce(max(id), 0) FROM audit_anchor) FROM audit";
 	uint8_t prev[RV_MAC_LEN], hmac_[RV_MAC_LEN], hsig[RV_MAC_LEN];
 	int64_t expect, lo = 0, hi = 0, rows = 0, anchor = 0, head_id = 0;

@@ -11,7 +11,7 @@ bk() {
 big_centre() {
 	rv_centre
 	python3 -c '
-for i in range(12000):
+for i in range(24000):
     print("{\"name\":\"N%d\",\"surname\":\"Cognome%d\",\"email\":\"c%d@example.com\",\"phone\":\"+39333%07d\"}" % (i, i, i, i))' |
 		client import 2>/dev/null
 }
