@@ -84,25 +84,8 @@ int
 appt_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
 	static const char sql[] = APPT_SELECT "WHERE a.id = ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rec = appt_record(st);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such appointment %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "appointment");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, appt_record, "appointment", rec, e);
 }
 
 /* "2026-12-01 10:00-11:00", both dates when it spans days, or just the
@@ -997,25 +980,8 @@ int
 event_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
 	static const char sql[] = EVENT_SELECT "WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rec = event_record(st);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such block %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "event");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, event_record, "block", rec, e);
 }
 
 int

@@ -22,33 +22,8 @@ client_find(sqlite3 *db, const char *spec, int64_t *id, struct rv_err *e)
 {
 	static const char by_id[] = "SELECT id FROM client WHERE id = ?";
 	static const char by_email[] = "SELECT id FROM client WHERE email = ?";
-	sqlite3_stmt *st;
-	int64_t n;
-	int rc;
 
-	if (parse_id(spec, &n)) {
-		if ((rc = db_prepare(db, by_id, &st, e)) != 0)
-			return rc;
-		sqlite3_bind_int64(st, 1, n);
-	} else if (strchr(spec, '@') != NULL) {
-		if ((rc = db_prepare(db, by_email, &st, e)) != 0)
-			return rc;
-		sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
-	} else {
-		return rv_fail(e, EX_NOINPUT,
-		    "no such client '%s' (name a client by id or email)", spec);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such client '%s'", spec);
-	} else {
-		rc = db_fail(db, rc, e, "client");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_find(db, by_id, by_email, spec, "client", id, e);
 }
 
 /* Checks every field; the phone comes back normalized in phone[]. */
@@ -255,27 +230,9 @@ client_record(sqlite3_stmt *st)
 int
 client_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
-	static const char sql[] =
-	    "SELECT " CLIENT_COLS " FROM client WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
+	static const char sql[] = "SELECT " CLIENT_COLS " FROM client WHERE id = ?";
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rec = client_record(st);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such client %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "client");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, client_record, "client", rec, e);
 }
 
 int

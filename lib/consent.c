@@ -258,25 +258,8 @@ int
 consent_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
 	static const char sql[] = CONSENT_SELECT "WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rec = consent_record(st);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no consent row %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "consent");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, consent_record, "consent row", rec, e);
 }
 
 int

@@ -346,25 +346,8 @@ int
 fiscal_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
 	static const char sql[] = FISCAL_SELECT "WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rec = fiscal_record(st);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such receipt %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "fiscal");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, fiscal_record, "receipt", rec, e);
 }
 
 int

@@ -559,25 +559,8 @@ int
 outbox_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
 	static const char sql[] = MESSAGE_SELECT "WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*rec = NULL;
-	if ((rc = db_cached(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rec = message_record(st);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such message %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "message");
-	}
-	sqlite3_reset(st);
-	return rc;
+	return rec_get(db, sql, id, message_record, "message", rec, e);
 }
 
 int

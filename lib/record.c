@@ -1,4 +1,6 @@
 /* record.c — building JSON records from rows: types, ids, times in RFC 3339. */
+#include <string.h>
+
 #include "riserva.h"
 #include "banned.h"
 
@@ -59,4 +61,63 @@ rec_col_bool(json_t *r, const char *key, sqlite3_stmt *st, int i)
 {
 	json_object_set_new(r, key,
 	    json_boolean(sqlite3_column_int64(st, i) != 0));
+}
+
+int
+rec_get(sqlite3 *db, const char *sql, int64_t id,
+    json_t *(*fn)(sqlite3_stmt *st), const char *what, json_t **rec,
+    struct rv_err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*rec = NULL;
+	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*rec = fn(st);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = rv_fail(e, EX_NOINPUT, "no such %s %lld", what,
+		    (long long)id);
+	} else {
+		rc = db_fail(db, rc, e, what);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+rec_find(sqlite3 *db, const char *by_id, const char *by_email,
+    const char *spec, const char *what, int64_t *id, struct rv_err *e)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+	int rc;
+
+	if (parse_id(spec, &n)) {
+		if ((rc = db_prepare(db, by_id, &st, e)) != 0)
+			return rc;
+		sqlite3_bind_int64(st, 1, n);
+	} else if (strchr(spec, '@') != NULL) {
+		if ((rc = db_prepare(db, by_email, &st, e)) != 0)
+			return rc;
+		sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+	} else {
+		return rv_fail(e, EX_NOINPUT,
+		    "no such %s '%s' (name one by id or email)", what, spec);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = rv_fail(e, EX_NOINPUT, "no such %s '%s'", what, spec);
+	} else {
+		rc = db_fail(db, rc, e, what);
+	}
+	sqlite3_finalize(st);
+	return rc;
 }

@@ -266,6 +266,15 @@ void rec_col_text(json_t *r, const char *key, sqlite3_stmt *st, int i);
 void rec_col_int(json_t *r, const char *key, sqlite3_stmt *st, int i);
 void rec_col_time(json_t *r, const char *key, sqlite3_stmt *st, int i);
 void rec_col_bool(json_t *r, const char *key, sqlite3_stmt *st, int i);
+/* The record of the one row sql finds (its one ? bound to id), built by
+ * fn; EX_NOINPUT "no such WHAT ID" when there is none. */
+int rec_get(sqlite3 *db, const char *sql, int64_t id,
+    json_t *(*fn)(sqlite3_stmt *st), const char *what, json_t **rec,
+    struct rv_err *e);
+/* The id of the record spec names: a number, run through by_id, or an
+ * email, through by_email (each selects the id with one ?). */
+int rec_find(sqlite3 *db, const char *by_id, const char *by_email,
+    const char *spec, const char *what, int64_t *id, struct rv_err *e);
 
 /* ---- crypto (crypt.c, keys.c) ---- */
 

@@ -43,39 +43,28 @@ service_find(sqlite3 *db, const char *spec, int64_t *id, struct rv_err *e)
 	return rc;
 }
 
+static json_t *
+service_record(sqlite3_stmt *st)
+{
+	json_t *r = rec_new("service", sqlite3_column_int64(st, 0));
+
+	rec_col_text(r, "name", st, 1);
+	rec_col_int(r, "duration", st, 2);
+	rec_col_int(r, "buffer", st, 3);
+	rec_col_int(r, "price_cents", st, 4);
+	rec_col_time(r, "retired", st, 5);
+	rec_col_time(r, "created", st, 6);
+	return r;
+}
+
 int
 service_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
 	static const char sql[] =
 	    "SELECT id, name, duration, buffer, price, retired, created "
 	    "FROM service WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		json_t *r = rec_new("service", sqlite3_column_int64(st, 0));
-
-		rec_col_text(r, "name", st, 1);
-		rec_col_int(r, "duration", st, 2);
-		rec_col_int(r, "buffer", st, 3);
-		rec_col_int(r, "price_cents", st, 4);
-		rec_col_time(r, "retired", st, 5);
-		rec_col_time(r, "created", st, 6);
-		*rec = r;
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such service %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "service");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, service_record, "service", rec, e);
 }
 
 static int

@@ -35,34 +35,21 @@ staff_find(sqlite3 *db, const char *spec, int64_t *id, struct rv_err *e)
 {
 	static const char by_id[] = "SELECT id FROM staff WHERE id = ?";
 	static const char by_email[] = "SELECT id FROM staff WHERE email = ?";
-	sqlite3_stmt *st;
-	int64_t n;
-	int rc;
 
-	if (parse_id(spec, &n)) {
-		if ((rc = db_prepare(db, by_id, &st, e)) != 0)
-			return rc;
-		sqlite3_bind_int64(st, 1, n);
-	} else if (strchr(spec, '@') != NULL) {
-		if ((rc = db_prepare(db, by_email, &st, e)) != 0)
-			return rc;
-		sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
-	} else {
-		return rv_fail(e, EX_NOINPUT,
-		    "no such staff member '%s' (name one by id or email)",
-		    spec);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such staff member '%s'", spec);
-	} else {
-		rc = db_fail(db, rc, e, "staff");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_find(db, by_id, by_email, spec, "staff member", id, e);
+}
+
+static json_t *
+staff_record(sqlite3_stmt *st)
+{
+	json_t *r = rec_new("staff", sqlite3_column_int64(st, 0));
+
+	rec_col_text(r, "name", st, 1);
+	rec_col_text(r, "email", st, 2);
+	rec_col_text(r, "role", st, 3);
+	rec_col_bool(r, "active", st, 4);
+	rec_col_time(r, "created", st, 5);
+	return r;
 }
 
 int
@@ -71,32 +58,8 @@ staff_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 	static const char sql[] =
 	    "SELECT id, name, email, role, active, created FROM staff "
 	    "WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		json_t *r = rec_new("staff", sqlite3_column_int64(st, 0));
-
-		rec_col_text(r, "name", st, 1);
-		rec_col_text(r, "email", st, 2);
-		rec_col_text(r, "role", st, 3);
-		rec_col_bool(r, "active", st, 4);
-		rec_col_time(r, "created", st, 5);
-		*rec = r;
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = rv_fail(e, EX_NOINPUT, "no such staff member %lld",
-		    (long long)id);
-	} else {
-		rc = db_fail(db, rc, e, "staff");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, staff_record, "staff member", rec, e);
 }
 
 /* The email of a staff member, for messages; the id if that fails. */
@@ -425,26 +388,9 @@ out:
 int
 leave_get(sqlite3 *db, int64_t id, json_t **rec, struct rv_err *e)
 {
-	static const char sql[] =
-	    "SELECT id, staff_id, start, end, reason FROM staff_off WHERE id = ?";
-	sqlite3_stmt *st;
-	int rc;
+	static const char sql[] = "SELECT id, staff_id, start, end, reason FROM staff_off WHERE id = ?";
 
-	*rec = NULL;
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*rec = leave_record(st);
-		rc = 0;
-	} else {
-		rc = rc == SQLITE_DONE ? rv_fail(e, EX_NOINPUT,
-		    "no such leave %lld", (long long)id) :
-		    db_fail(db, rc, e, "leave");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return rec_get(db, sql, id, leave_record, "leave", rec, e);
 }
 
 int
