@@ -446,28 +446,19 @@ events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 	    "e.source, e.title, e.created FROM event e "
 	    "JOIN appointment a ON a.id = e.appointment_id "
 	    "WHERE a.client_id = ? ORDER BY e.start, e.id";
-	sqlite3_stmt *st;
-	json_t *r;
-	int rc;
+	static const struct rec_field f[] = {
+		{ "id", 'i' },
+		{ "appointment_id", 'i' },
+		{ "staff_id", 'i' },
+		{ "start", 'T' },
+		{ "end", 'T' },
+		{ "source", 't' },
+		{ "title", 't' },
+		{ "created", 'T' },
+		{ NULL, 0 },
+	};
 
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, client_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = json_object();
-		rec_col_int(r, "id", st, 0);
-		rec_col_int(r, "appointment_id", st, 1);
-		rec_col_int(r, "staff_id", st, 2);
-		rec_col_time(r, "start", st, 3);
-		rec_col_time(r, "end", st, 4);
-		rec_col_text(r, "source", st, 5);
-		rec_col_text(r, "title", st, 6);
-		rec_col_time(r, "created", st, 7);
-		json_array_append_new(out, r);
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "events");
-	sqlite3_finalize(st);
-	return rc;
+	return rec_rows(db, sql, client_id, f, out, e);
 }
 
 /* What was sent to them, or is waiting to be: a notice's texts as
@@ -521,27 +512,18 @@ google_events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 	    "l.created, l.updated FROM gcal_link l "
 	    "JOIN appointment a ON a.id = l.appointment_id "
 	    "WHERE a.client_id = ? ORDER BY l.id";
-	sqlite3_stmt *st;
-	json_t *r;
-	int rc;
+	static const struct rec_field f[] = {
+		{ "id", 'i' },
+		{ "appointment_id", 'i' },
+		{ "staff_id", 'i' },
+		{ "google_id", 't' },
+		{ "state", 't' },
+		{ "created", 'T' },
+		{ "updated", 'T' },
+		{ NULL, 0 },
+	};
 
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, client_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = json_object();
-		rec_col_int(r, "id", st, 0);
-		rec_col_int(r, "appointment_id", st, 1);
-		rec_col_int(r, "staff_id", st, 2);
-		rec_col_text(r, "google_id", st, 3);
-		rec_col_text(r, "state", st, 4);
-		rec_col_time(r, "created", st, 5);
-		rec_col_time(r, "updated", st, 6);
-		json_array_append_new(out, r);
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "calendar links");
-	sqlite3_finalize(st);
-	return rc;
+	return rec_rows(db, sql, client_id, f, out, e);
 }
 
 static int
@@ -550,28 +532,19 @@ audit_rows(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 	static const char sql[] =
 	    "SELECT id, at, actor, tool, action, ref, fields, reason "
 	    "FROM audit WHERE " AUDIT_ABOUT_CLIENT("?1") " ORDER BY id";
-	sqlite3_stmt *st;
-	json_t *r;
-	int rc;
+	static const struct rec_field f[] = {
+		{ "id", 'i' },
+		{ "at", 'T' },
+		{ "actor", 't' },
+		{ "tool", 't' },
+		{ "action", 't' },
+		{ "ref", 't' },
+		{ "fields", 't' },
+		{ "reason", 't' },
+		{ NULL, 0 },
+	};
 
-	if ((rc = db_prepare(db, sql, &st, e)) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, client_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = json_object();
-		rec_col_int(r, "id", st, 0);
-		rec_col_time(r, "at", st, 1);
-		rec_col_text(r, "actor", st, 2);
-		rec_col_text(r, "tool", st, 3);
-		rec_col_text(r, "action", st, 4);
-		rec_col_text(r, "ref", st, 5);
-		rec_col_text(r, "fields", st, 6);
-		rec_col_text(r, "reason", st, 7);
-		json_array_append_new(out, r);
-	}
-	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "audit");
-	sqlite3_finalize(st);
-	return rc;
+	return rec_rows(db, sql, client_id, f, out, e);
 }
 
 /* Decrypted only when there is something to decrypt: a client without

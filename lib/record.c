@@ -121,3 +121,31 @@ rec_find(sqlite3 *db, const char *by_id, const char *by_email,
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+rec_rows(sqlite3 *db, const char *sql, int64_t arg,
+    const struct rec_field *f, json_t *out, struct rv_err *e)
+{
+	sqlite3_stmt *st;
+	json_t *r;
+	int rc, i;
+
+	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, arg);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = json_object();
+		for (i = 0; f[i].key != NULL; i++) {
+			switch (f[i].kind) {
+			case 'i': rec_col_int(r, f[i].key, st, i); break;
+			case 'T': rec_col_time(r, f[i].key, st, i); break;
+			case 'b': rec_col_bool(r, f[i].key, st, i); break;
+			default: rec_col_text(r, f[i].key, st, i); break;
+			}
+		}
+		json_array_append_new(out, r);
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "rows");
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -271,6 +271,15 @@ void rec_col_bool(json_t *r, const char *key, sqlite3_stmt *st, int i);
 int rec_get(sqlite3 *db, const char *sql, int64_t id,
     json_t *(*fn)(sqlite3_stmt *st), const char *what, json_t **rec,
     struct rv_err *e);
+/* The rows sql finds (one ? bound to arg) as objects appended to out, a
+ * key per column in order: kind 'i' integer, 't' text, 'T' time, 'b'
+ * boolean. */
+struct rec_field {
+	const char *key;
+	char kind;
+};
+int rec_rows(sqlite3 *db, const char *sql, int64_t arg,
+    const struct rec_field *f, json_t *out, struct rv_err *e);
 /* The id of the record spec names: a number, run through by_id, or an
  * email, through by_email (each selects the id with one ?). */
 int rec_find(sqlite3 *db, const char *by_id, const char *by_email,
