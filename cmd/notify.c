@@ -1,9 +1,12 @@
 /* notify.c — send what the outbox holds, list it, retry a message. */
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "mailer.h"
+#include "consent.h"
 #include "outbox.h"
 #include "policy.h"
 #include "banned.h"
@@ -13,9 +16,11 @@ static const char usage_str[] =
     "       notify list [--status S] [--kind K] [--client C]\n"
     "       notify show ID\n"
     "       notify retry ID...\n"
-    "       notify policy VERSION [C...]\n";
+    "       notify policy VERSION [C...]\n"
+    "       notify marketing CAMPAIGN --subject TEXT --text-file FILE [C...]\n";
 
-enum { O_DRY_RUN = 0x200, O_LIMIT, O_NOW, O_STATUS, O_KIND, O_CLIENT };
+enum { O_DRY_RUN = 0x200, O_LIMIT, O_NOW, O_STATUS, O_KIND, O_CLIENT,
+	O_SUBJECT, O_TEXT_FILE };
 
 struct progress {
 	struct rv_ctx *ctx;
@@ -297,6 +302,143 @@ notify_policy(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish(ctx);
 }
 
+struct marketing_arg {
+	struct rv_ctx *ctx;
+	const char *campaign;
+	json_t *fields;
+	struct rv_ids queued;
+	size_t had, refused;
+};
+
+/* Queued only for a client whose marketing consent stands now (it is
+ * checked again when it is sent). */
+static int
+queue_marketing(struct marketing_arg *a, int64_t client_id)
+{
+	struct rv_ctx *ctx = a->ctx;
+	int64_t id;
+	int granted, rc;
+
+	if ((rc = consent_granted(rv_db(ctx), client_id, "marketing",
+	    &granted, &ctx->err)) != 0)
+		return rc;
+	if (!granted) {
+		a->refused++;
+		return 0;
+	}
+	rc = outbox_notice(rv_db(ctx), &ctx->who, client_id, "marketing",
+	    a->campaign, a->fields, &id, &ctx->err);
+	if (rc != 0)
+		return rc;
+	if (id != 0)
+		ids_add(&a->queued, id);
+	else
+		a->had++;
+	return 0;
+}
+
+static int
+queue_consenting(json_t *rec, void *arg)
+{
+	int64_t client_id = json_integer_value(json_object_get(rec,
+	    "client_id"));
+
+	json_decref(rec);
+	return queue_marketing(arg, client_id);
+}
+
+/* The text of a campaign: a file of UTF-8 text, not too long. */
+static char *
+read_text(struct rv_ctx *ctx, const char *path)
+{
+	struct rv_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		rv_die(ctx, EX_NOINPUT, "cannot read %s: %s", path,
+		    strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0 && b.len < 65536)
+		buf_add(&b, chunk, n);
+	fclose(fp);
+	while (b.len > 0 && (b.s[b.len - 1] == '\n' || b.s[b.len - 1] == ' '))
+		b.s[--b.len] = '\0';
+	if (b.len > 32768 || b.len == 0 || strlen(b.s) != b.len) {
+		buf_free(&b);
+		rv_die(ctx, EX_DATAERR, "%s: a campaign's text is 1 to 32768 "
+		    "bytes of text", path);
+	}
+	rv_text(ctx, "text", b.s, 32768);
+	return b.s;
+}
+
+/*
+ * A marketing message, once per client and campaign, to the clients named
+ * (operands, or records on stdin) or with none to every client whose
+ * marketing consent stands; never to one without it.
+ */
+static int
+notify_marketing(struct rv_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "subject", required_argument, NULL, O_SUBJECT },
+		{ "text-file", required_argument, NULL, O_TEXT_FILE },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct marketing_arg a = { ctx, NULL, NULL, { 0 }, 0, 0 };
+	const char *subject = NULL, *file = NULL, *p;
+	struct rv_ids named = { 0 };
+	char *text;
+	json_t *rec;
+	size_t i;
+	int opt, all;
+
+	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case O_SUBJECT: subject = rv_text(ctx, "subject", optarg, 200); break;
+		case O_TEXT_FILE: file = optarg; break;
+		default: rv_usage(ctx);
+		}
+	}
+	if (argc - optind < 1 || subject == NULL || file == NULL)
+		rv_usage(ctx);
+	a.campaign = argv[optind];
+	for (p = a.campaign; *p; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			break;
+	if (*p != '\0' || p - a.campaign > 64 || p == a.campaign)
+		rv_die(ctx, EX_USAGE, "bad campaign '%s': letters, digits, "
+		    "'.', '_' and '-', at most 64", a.campaign);
+	text = read_text(ctx, file);
+	a.fields = json_pack("{s:s, s:s}", "subject", subject, "text", text);
+	free(text);
+	all = argc - optind == 1 && is_tty(stdin);
+	if (!all)
+		rv_client_ids(ctx, argc - optind - 1, argv + optind + 1, &named);
+	rv_begin(ctx);
+	if (named.n == 0)
+		rv_check(ctx, consent_status(rv_db(ctx), 0, "marketing", 1,
+		    queue_consenting, &a, &ctx->err));
+	for (i = 0; i < named.n; i++)
+		rv_check(ctx, queue_marketing(&a, named.v[i]));
+	rv_commit(ctx);
+	ids_free(&named);
+	json_decref(a.fields);
+	rv_out_begin(ctx, message_cols, 0);
+	for (i = 0; i < a.queued.n; i++) {
+		rv_check(ctx, outbox_get(rv_db(ctx), a.queued.v[i], &rec,
+		    &ctx->err));
+		rv_emit(ctx, rec);
+	}
+	rv_warn(ctx, "campaign %s: %zu message%s queued, %zu client%s had it "
+	    "already, %zu without marketing consent left out", a.campaign,
+	    a.queued.n, a.queued.n == 1 ? "" : "s", a.had,
+	    a.had == 1 ? "" : "s", a.refused);
+	ids_free(&a.queued);
+	return rv_finish(ctx);
+}
+
 /*
  * "notify [--dry-run] [--limit N]" sends: with no word but options and
  * their values, the verb is send. 1: a word names the verb; 0: none.
@@ -346,5 +488,7 @@ main(int argc, char *argv[])
 		return notify_retry(ctx, argc, argv);
 	if (strcmp(argv[0], "policy") == 0)
 		return notify_policy(ctx, argc, argv);
+	if (strcmp(argv[0], "marketing") == 0)
+		return notify_marketing(ctx, argc, argv);
 	rv_bad_verb(ctx, argv[0]);
 }

@@ -71,6 +71,7 @@ static const struct access_rule {
 	{ "notify", "list", A | R },
 	{ "notify", "retry", A | R },
 	{ "notify", "policy", A },
+	{ "notify", "marketing", A },
 	{ "remind", "*", A | S },
 	{ "gcal-sync", "connect", A },
 	{ "gcal-sync", "disconnect", A },

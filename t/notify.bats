@@ -511,3 +511,30 @@ queued|0|2026-11-30 07:00:00" ]
 	assert_failure 1
 	assert_file_exists "$BATS_TEST_TMPDIR/other.db"
 }
+
+@test "notify marketing queues a campaign once, only where marketing consent stands" {
+	grant 1 marketing
+	printf 'unsubscribe_url = https://aurora.example/u?t={token}\n' >>"$RISERVA_CONFIG"
+	printf 'Da marzo, venti per cento in meno.\n' >"$BATS_TEST_TMPDIR/text"
+	run notify marketing spring-2027 --subject "Primavera: -20%" --text-file "$BATS_TEST_TMPDIR/text"
+	assert_success
+	assert_line --index 0 --partial '"kind":"marketing","client_id":1,'
+	assert_line --index 1 "notify: campaign spring-2027: 1 message queued, 0 clients had it already, 0 without marketing consent left out"
+	# Named clients: the one without consent is left out; no one twice.
+	run notify marketing spring-2027 --subject "Primavera: -20%" --text-file "$BATS_TEST_TMPDIR/text" 1 2
+	assert_success
+	assert_output "notify: campaign spring-2027: 0 messages queued, 1 client had it already, 1 without marketing consent left out"
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE kind = 'marketing'")" = 1 ]
+	run notify
+	assert_success
+	mailcheck "$(mails | sed -n 1p)"
+	[ "$(rv_json '["subject"]')" = "Primavera: -20%" ]
+	[ "$(rv_json '["list_unsubscribe_post"]')" = List-Unsubscribe=One-Click ]
+	rv_json '["body"]' | grep -qF "Da marzo, venti per cento in meno."
+	run notify marketing 'bad campaign' --subject x --text-file "$BATS_TEST_TMPDIR/text"
+	assert_failure 64
+	run notify marketing c2 --subject x --text-file /nonexistent
+	assert_failure 66
+	run notify marketing c2 --text-file "$BATS_TEST_TMPDIR/text"
+	assert_failure 64
+}
