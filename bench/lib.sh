@@ -40,3 +40,22 @@ bench_row() {
 bench_note() {
 	printf '%-44s %s\n' "$1" "$2"
 }
+
+# bench_pair N FUNC_A FUNC_B: calls FUNC_A i then FUNC_B i for i in 0 .. N-1,
+# interleaved so that both meet the same disk and cache; prints the mean
+# seconds of one call of each, "A B".
+bench_pair() {
+	_n=$1 _fa=$2 _fb=$3 _i=0 _ta=0 _tb=0
+	while [ "$_i" -lt "$_n" ]; do
+		_t0=$(now_ns)
+		"$_fa" "$_i"
+		_t1=$(now_ns)
+		"$_fb" "$_i"
+		_t2=$(now_ns)
+		_ta=$((_ta + _t1 - _t0))
+		_tb=$((_tb + _t2 - _t1))
+		_i=$((_i + 1))
+	done
+	awk -v a="$_ta" -v b="$_tb" -v n="$_n" \
+	    'BEGIN { printf "%.6f %.6f\n", a / n / 1e9, b / n / 1e9 }'
+}
