@@ -25,6 +25,13 @@ bench_once() {
 	awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.6f\n", (b - a) / 1e9 }'
 }
 
+# bench_median X...: the middle one of the numbers, for runs repeated on a
+# machine whose speed comes and goes.
+bench_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	    END { printf "%.6f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 bench_header() {
 	printf '%-44s %12s %12s %8s  %s\n' operation riserva sqlite3 ratio target
 }

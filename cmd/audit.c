@@ -62,10 +62,16 @@ audit_ls(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish_list(ctx);
 }
 
+static int progress_shown;	/* a progress line is unfinished on stderr */
+
 static void
 progress(int64_t done, int64_t total, void *arg)
 {
+	/* Told as parts of the trail end: rounded to what rv_progress shows. */
+	if (done != total)
+		done -= done % 1000;
 	rv_progress(arg, "verifying", (size_t)done, (size_t)total);
+	progress_shown = done != total;
 }
 
 static int
@@ -78,10 +84,10 @@ audit_check(struct rv_ctx *ctx, int argc, char **argv)
 		rv_usage(ctx);
 	if (optind != argc)
 		rv_usage(ctx);
-	/* Counting the rows for a progress line costs a scan: only on a
-	 * terminal. */
 	rv_check(ctx, audit_verify(rv_db(ctx), &v, ctx->progress ? progress :
 	    NULL, ctx, &ctx->err));
+	if (progress_shown)
+		fputc('\n', stderr);
 	r = rec_new("verify", v.head_id);
 	if (v.head_id == 0)
 		json_object_set_new(r, "id", json_null());

@@ -622,83 +622,72 @@ check_head(sqlite3 *db, struct audit_check *v, const uint8_t *head_row_mac,
 }
 
 /*
- * Verification splits the trail into ranges of ids checked side by side,
- * each by its own thread on its own connection: a row's MAC covers the
- * stored MAC of the row before it, so a range needs nothing from the
- * others but that one stored MAC. Reading the rows costs more than the
- * HMACs; both are shared out.
+ * Verification cuts the trail into chunks of ids that threads, each on its
+ * own connection, take in turn until none is left: a row's MAC covers the
+ * stored MAC of the row before it, so a chunk needs nothing from the others
+ * but that one stored MAC. Reading the rows costs more than the HMACs, and
+ * small chunks taken in turn keep a slower processor from holding up the
+ * end. The first chunk (in id order) with a problem is the one reported.
  */
 #define VMIN_SPLIT 65536	/* fewer rows: one thread */
 #define VMAX_THREADS 4
+#define VCHUNKS 8		/* chunks per thread */
 
 enum { V_OK, V_MISSING, V_UNSEALED, V_MISMATCH };
 
-struct vrange {
-	sqlite3 *db;		/* NULL: open a connection to path */
-	const char *path;
-	struct rv_mac *mac;
-	int64_t from, to;	/* ids, both included */
-	int64_t anchor_id;	/* the snapshot must have this latest anchor */
-	uint8_t prev0[RV_MAC_LEN];	/* for from == the chain's start */
-	int start;		/* from is where the chain starts */
-	int64_t head_id;
-	void (*fn)(int64_t done, int64_t total, void *arg);
-	void *arg;
-	int64_t total;
-	int nthreads;
-	/* results */
-	int rc, changed;
-	struct rv_err err;
+struct vchunk {
 	int kind;
 	int64_t bad_id, upto, rows, last_id;
 	uint8_t head_mac[RV_MAC_LEN];
 	int have_head;
 };
 
+struct vjob {
+	const char *path;
+	int64_t from, to, len;	/* ids, both included; chunk length */
+	int64_t anchor_id;	/* a snapshot must have this latest anchor */
+	uint8_t prev0[RV_MAC_LEN];	/* the MAC before from */
+	int64_t head_id;
+	struct vchunk *c;
+	int n;			/* chunks */
+	pthread_mutex_t lock;
+	int next;		/* the next chunk to take */
+	int stop;		/* chunks after a broken one are not needed */
+	int64_t done;		/* rows checked, for progress */
+	int rc;			/* the first error, in err */
+	struct rv_err err;
+};
+
+struct vworker {
+	struct vjob *job;
+	sqlite3 *db;		/* NULL: open its own snapshot of job->path */
+	struct rv_mac *mac;
+	void (*fn)(int64_t done, int64_t total, void *arg);
+	void *arg;
+	int64_t total;
+};
+
+/* Checks chunk i with st, prepared on the worker's connection. */
 static int
-vrange_run(struct vrange *r)
+vchunk_run(struct vjob *j, int i, sqlite3_stmt *st, struct rv_mac *m,
+    struct rv_err *e)
 {
-	static const char sql[] =
-	    "SELECT id, at, actor, tool, action, client_id, ref, fields, "
-	    "reason, mac FROM audit WHERE id >= ? AND id <= ? ORDER BY id";
+	struct vchunk *r = &j->c[i];
+	int64_t from = j->from + i * j->len;
+	int64_t to = i == j->n - 1 ? j->to : from + j->len - 1;
+	int64_t expect = from, id;
 	uint8_t prev[RV_MAC_LEN], mac[RV_MAC_LEN];
 	struct rv_buf enc = { 0 };
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = r->db;
-	int64_t expect = r->from, id, anchor = 0;
 	int rc;
 
-	if (db == NULL) {
-		/* A snapshot of its own: it must show the trail as the main
-		 * one does, or the main one checks everything itself. */
-		if (sqlite3_open_v2(r->path, &db, SQLITE_OPEN_READONLY |
-		    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-			r->changed = 1;
-			goto out;
-		}
-		sqlite3_busy_timeout(db, 5000);
-		sqlite3_exec(db, "PRAGMA mmap_size = 4294967296", NULL, NULL,
-		    NULL);
-		if (db_exec(db, "BEGIN", &r->err) != 0 ||
-		    db_int(db, "SELECT coalesce(max(id), 0) FROM audit_anchor",
-		    0, &anchor, NULL, &r->err) != 0 || anchor != r->anchor_id ||
-		    db_int(db, "SELECT count(*) FROM audit WHERE id = ?", r->to,
-		    &id, NULL, &r->err) != 0 || id != 1) {
-			r->changed = 1;
-			goto out;
-		}
-	}
-	memcpy(prev, r->prev0, RV_MAC_LEN);
-	if ((rc = db_prepare(db, sql, &st, &r->err)) != 0) {
-		r->rc = rc;
-		goto out;
-	}
-	/* The row before the range gives the link; the range checks it not. */
-	sqlite3_bind_int64(st, 1, r->start ? r->from : r->from - 1);
-	sqlite3_bind_int64(st, 2, r->to);
+	memcpy(prev, j->prev0, RV_MAC_LEN);
+	/* The row before the chunk gives the link; the chunk checks it not. */
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, i == 0 ? from : from - 1);
+	sqlite3_bind_int64(st, 2, to);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(st, 0);
-		if (id < r->from) {
+		if (id < from) {
 			if (sqlite3_column_bytes(st, 9) == RV_MAC_LEN)
 				memcpy(prev, sqlite3_column_blob(st, 9),
 				    RV_MAC_LEN);
@@ -720,46 +709,119 @@ vrange_run(struct vrange *r)
 		encode_at(&enc, 0, prev, id, sqlite3_column_int64(st, 1), T(2),
 		    T(3), T(4), sqlite3_column_int64(st, 5), T(6), T(7), T(8));
 #undef T
-		mac_run(r->mac, enc.s, enc.len, mac);
+		mac_run(m, enc.s, enc.len, mac);
 		if (!mac_equal(mac, sqlite3_column_blob(st, 9), RV_MAC_LEN)) {
 			r->kind = V_MISMATCH;
 			r->bad_id = id;
 			break;
 		}
 		memcpy(prev, mac, RV_MAC_LEN);
-		if (id == r->head_id) {
+		if (id == j->head_id) {
 			memcpy(r->head_mac, mac, RV_MAC_LEN);
 			r->have_head = 1;
 		}
 		r->last_id = id;
 		r->rows++;
 		expect++;
-		if (r->fn != NULL && (r->rows & 0xffff) == 0)
-			r->fn(r->rows * r->nthreads, r->total, r->arg);
 	}
+	buf_free(&enc);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r->rc = db_fail(db, rc, &r->err, "audit");
-	else if (r->kind == V_OK && expect <= r->to) {
+		return db_fail(sqlite3_db_handle(st), rc, e, "audit");
+	if (r->kind == V_OK && expect <= to) {
 		r->kind = V_MISSING;
 		r->bad_id = expect;
-		r->upto = r->to;
+		r->upto = to;
+	}
+	return 0;
+}
+
+/* Opens a read snapshot of the job's file for a worker; 0 and NULL when
+ * it does not show the trail as the main connection does (a purge came
+ * between), and the worker leaves the chunks to the others. */
+static sqlite3 *
+vsnapshot(struct vjob *j)
+{
+	struct rv_err e = { 0 };
+	int64_t anchor = -1, last = 0;
+	sqlite3 *db;
+
+	if (sqlite3_open_v2(j->path, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	/* Read through the map, as the main connection does. */
+	sqlite3_exec(db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
+	if (db_exec(db, "BEGIN", &e) != 0 ||
+	    db_int(db, "SELECT coalesce(max(id), 0) FROM audit_anchor", 0,
+	    &anchor, NULL, &e) != 0 || anchor != j->anchor_id ||
+	    db_int(db, "SELECT count(*) FROM audit WHERE id = ?", j->to,
+	    &last, NULL, &e) != 0 || last != 1) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void
+vwork(struct vworker *w)
+{
+	static const char sql[] =
+	    "SELECT id, at, actor, tool, action, client_id, ref, fields, "
+	    "reason, mac FROM audit WHERE id >= ? AND id <= ? ORDER BY id";
+	struct vjob *j = w->job;
+	struct rv_err e = { 0 };
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = w->db != NULL ? w->db : vsnapshot(j);
+	int64_t done;
+	int i, rc = 0;
+
+	if (db == NULL)
+		return;
+	if ((rc = db_prepare(db, sql, &st, &e)) != 0)
+		goto out;
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		i = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->n || i > j->stop)
+			break;
+		rc = vchunk_run(j, i, st, w->mac, &e);
+		pthread_mutex_lock(&j->lock);
+		if ((rc != 0 || j->c[i].kind != V_OK) && i < j->stop)
+			j->stop = i;
+		j->done += j->c[i].rows;
+		done = j->done;
+		pthread_mutex_unlock(&j->lock);
+		if (rc != 0)
+			break;
+		if (w->fn != NULL)
+			w->fn(done, w->total, w->arg);
 	}
 out:
 	sqlite3_finalize(st);
-	if (db != r->db)
+	if (db != w->db)
 		sqlite3_close(db);
-	buf_free(&enc);
-	return r->rc;
+	if (rc != 0) {
+		pthread_mutex_lock(&j->lock);
+		if (j->rc == 0) {
+			j->rc = rc;
+			j->err = e;
+		}
+		pthread_mutex_unlock(&j->lock);
+	}
 }
 
 static void *
-vrange_thread(void *arg)
+vwork_thread(void *arg)
 {
-	vrange_run(arg);
+	vwork(arg);
 	return NULL;
 }
 
-/* How many ranges: one per processor, for a trail worth splitting in a
+/* How many threads: one per processor, for a trail worth splitting in a
  * database with a file another connection can open. */
 static int
 vsplit(sqlite3 *db, int64_t rows)
@@ -772,72 +834,72 @@ vsplit(sqlite3 *db, int64_t rows)
 	return n > VMAX_THREADS ? VMAX_THREADS : (int)n;
 }
 
-/* Checks rows [from, to] in n ranges; the result of the first range
- * that found a problem, or all of them summed. */
+/* Checks rows [from, to] with nt threads, the calling one on db; sums
+ * the chunks up to the first with a problem into *sum. */
 static int
-vranges(sqlite3 *db, int n, int64_t from, int64_t to, int64_t anchor_id,
-    const uint8_t prev0[RV_MAC_LEN], int64_t head_id, struct vrange *sum,
-    void (*fn)(int64_t, int64_t, void *), void *arg, int64_t total)
+vcheck(sqlite3 *db, int nt, int64_t from, int64_t to, int64_t anchor_id,
+    const uint8_t prev0[RV_MAC_LEN], int64_t head_id, struct vchunk *sum,
+    void (*fn)(int64_t, int64_t, void *), void *arg, struct rv_err *e)
 {
-	struct vrange r[VMAX_THREADS];
+	struct vworker w[VMAX_THREADS];
 	pthread_t t[VMAX_THREADS];
-	int started[VMAX_THREADS] = { 0 }, i, changed = 0;
-	int64_t len = (to - from + 1) / n;
+	int started[VMAX_THREADS] = { 0 }, i;
+	struct vjob j;
 
-	memset(r, 0, sizeof(r));
-	for (i = 0; i < n; i++) {
-		r[i].db = i == 0 ? db : NULL;
-		r[i].path = sqlite3_db_filename(db, "main");
-		r[i].mac = i == 0 ? A.mac : mac_dup(A.mac);
-		r[i].from = from + i * len;
-		r[i].to = i == n - 1 ? to : from + (i + 1) * len - 1;
-		r[i].start = i == 0;
-		r[i].anchor_id = anchor_id;
-		memcpy(r[i].prev0, prev0, RV_MAC_LEN);
-		r[i].head_id = head_id;
-		r[i].nthreads = n;
-		if (i == 0) {
-			r[i].fn = fn;
-			r[i].arg = arg;
-			r[i].total = total;
-		}
+	memset(&j, 0, sizeof(j));
+	memset(w, 0, sizeof(w));
+	j.path = sqlite3_db_filename(db, "main");
+	j.from = from;
+	j.to = to;
+	/* Chunks for a single thread too: progress is told as each ends. */
+	j.n = to - from + 1 < VMIN_SPLIT ? 1 : nt * VCHUNKS;
+	j.len = (to - from + 1) / j.n;
+	j.stop = j.n;
+	j.anchor_id = anchor_id;
+	memcpy(j.prev0, prev0, RV_MAC_LEN);
+	j.head_id = head_id;
+	j.c = xcalloc((size_t)j.n, sizeof(*j.c));
+	pthread_mutex_init(&j.lock, NULL);
+	for (i = 0; i < nt; i++) {
+		w[i].job = &j;
+		w[i].db = i == 0 ? db : NULL;
+		w[i].mac = i == 0 ? A.mac : mac_dup(A.mac);
 	}
-	for (i = 1; i < n; i++)
-		started[i] = pthread_create(&t[i], NULL, vrange_thread,
-		    &r[i]) == 0;
-	/* Read through the map, as the threads' connections do. */
-	sqlite3_exec(db, "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
-	vrange_run(&r[0]);
-	for (i = 1; i < n; i++) {
+	w[0].fn = fn;
+	w[0].arg = arg;
+	w[0].total = to - from + 1;
+	for (i = 1; i < nt; i++)
+		started[i] = pthread_create(&t[i], NULL, vwork_thread,
+		    &w[i]) == 0;
+	vwork(&w[0]);
+	for (i = 1; i < nt; i++) {
 		if (started[i])
 			pthread_join(t[i], NULL);
-		else
-			r[i].changed = 1;
-		changed |= r[i].changed;
-		mac_free(r[i].mac);
+		mac_free(w[i].mac);
 	}
-	if (changed)
-		return -1;
+	pthread_mutex_destroy(&j.lock);
 	memset(sum, 0, sizeof(*sum));
-	for (i = 0; i < n; i++) {
-		if (r[i].rc != 0) {
-			*sum = r[i];
-			return r[i].rc;
-		}
-		sum->rows += r[i].rows;
-		if (r[i].rows > 0)
-			sum->last_id = r[i].last_id;
-		if (r[i].have_head) {
-			memcpy(sum->head_mac, r[i].head_mac, RV_MAC_LEN);
+	if (j.rc != 0) {
+		*e = j.err;
+		free(j.c);
+		return j.rc;
+	}
+	for (i = 0; i < j.n; i++) {
+		sum->rows += j.c[i].rows;
+		if (j.c[i].rows > 0)
+			sum->last_id = j.c[i].last_id;
+		if (j.c[i].have_head) {
+			memcpy(sum->head_mac, j.c[i].head_mac, RV_MAC_LEN);
 			sum->have_head = 1;
 		}
-		if (r[i].kind != V_OK) {
-			sum->kind = r[i].kind;
-			sum->bad_id = r[i].bad_id;
-			sum->upto = r[i].upto;
+		if (j.c[i].kind != V_OK) {
+			sum->kind = j.c[i].kind;
+			sum->bad_id = j.c[i].bad_id;
+			sum->upto = j.c[i].upto;
 			break;
 		}
 	}
+	free(j.c);
 	return 0;
 }
 
@@ -858,9 +920,9 @@ audit_verify(sqlite3 *db, struct audit_check *v,
 	uint8_t prev[RV_MAC_LEN], hmac_[RV_MAC_LEN], hsig[RV_MAC_LEN];
 	int64_t expect, lo = 0, hi = 0, rows = 0, anchor = 0, head_id = 0;
 	char *keycheck = NULL, *head = NULL;
-	struct vrange sum;
+	struct vchunk sum;
 	sqlite3_stmt *st = NULL;
-	int own = 0, rc, n;
+	int own = 0, rc;
 
 	memset(v, 0, sizeof(*v));
 	/* The file mapped rather than read page by page: a million rows are
@@ -906,19 +968,9 @@ audit_verify(sqlite3 *db, struct audit_check *v,
 		goto out;
 	}
 	memset(&sum, 0, sizeof(sum));
-	if (rows > 0) {
-		n = vsplit(db, rows);
-		rc = vranges(db, n, expect, hi, anchor, prev, head_id, &sum,
-		    fn, arg, rows);
-		/* Another snapshot differed: the main one does it all. */
-		if (rc < 0)
-			rc = vranges(db, 1, expect, hi, anchor, prev, head_id,
-			    &sum, fn, arg, rows);
-		if (rc != 0) {
-			*e = sum.err;
-			goto out;
-		}
-	}
+	if (rows > 0 && (rc = vcheck(db, vsplit(db, rows), expect, hi, anchor,
+	    prev, head_id, &sum, fn, arg, e)) != 0)
+		goto out;
 	v->rows = sum.rows;
 	v->last_id = sum.last_id;
 	switch (sum.kind) {
@@ -937,8 +989,6 @@ audit_verify(sqlite3 *db, struct audit_check *v,
 		    "removed", (long long)sum.bad_id);
 		break;
 	}
-	if (fn != NULL)
-		fn(v->rows, rows, arg);
 	if (v->broken_id == 0)
 		rc = check_head(db, v, sum.have_head ? sum.head_mac : NULL, e);
 out:

@@ -40,8 +40,8 @@ struct audit_check {
 	char problem[256];
 };
 /* Walks the whole chain; 0 when it could (v->broken_id tells intact or
- * not), else an error. fn, when not NULL, is told progress every 65536
- * rows. */
+ * not), else an error. fn, when not NULL, is told progress as each part of
+ * a long trail is done. */
 int audit_verify(sqlite3 *db, struct audit_check *v,
     void (*fn)(int64_t done, int64_t total, void *arg), void *arg,
     struct rv_err *e);

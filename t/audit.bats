@@ -297,18 +297,28 @@ rows() {
 	assert_success
 	[ "$(rv_json '["rows"]')" = 100001 ]
 	cp "$RISERVA_DB" "$BATS_TEST_TMPDIR/orig.db"
-	for id in 2 50000 50001 100001; do
+	# Either side of where the trail is cut into parts for 1, 2 or 4
+	# processors (12500, 6250, 3125 rows each), and the ends.
+	for id in 2 6250 6251 12500 12501 50000 50001 100001; do
 		cp "$BATS_TEST_TMPDIR/orig.db" "$RISERVA_DB"
 		rv_sql "UPDATE audit SET ref = 'x' WHERE id = $id"
 		run audit verify
 		assert_failure 1
 		assert_line --index 1 --partial "audit: row $id does not match its MAC"
 	done
-	for id in 50000 50001 77777; do
+	for id in 6250 6251 50000 50001 77777; do
 		cp "$BATS_TEST_TMPDIR/orig.db" "$RISERVA_DB"
 		rv_sql "DELETE FROM audit WHERE id = $id"
 		run audit verify
 		assert_failure 1
 		assert_line --index 1 "audit: row $id is missing"
 	done
+	# Damage in several parts: the first in the trail is the one named,
+	# whichever part was checked first.
+	cp "$BATS_TEST_TMPDIR/orig.db" "$RISERVA_DB"
+	rv_sql "UPDATE audit SET ref = 'x' WHERE id IN (30000, 90000);
+	    DELETE FROM audit WHERE id = 95000"
+	run audit verify
+	assert_failure 1
+	assert_line --index 1 --partial "audit: row 30000 does not match its MAC"
 }
