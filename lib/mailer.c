@@ -53,6 +53,7 @@ struct transport {
 	/* smtp */
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
+	char reply[256];	/* the server's last reply line */
 	const char *data;
 	size_t len, off;
 	/* sendgrid */
@@ -236,6 +237,53 @@ smtp_read(char *buf, size_t size, size_t n, void *arg)
 	return k;
 }
 
+/* Keeps the server's last reply line: after a message, the one that
+ * accepted it, which names the server's queue id. Only what the server
+ * says is looked at; what we send (AUTH among it) is not. */
+static int
+smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct transport *t = arg;
+
+	(void)h;
+	if (type != CURLINFO_HEADER_IN)
+		return 0;
+	while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+		size--;
+	if (size > sizeof(t->reply) - 1)
+		size = sizeof(t->reply) - 1;
+	memcpy(t->reply, data, size);
+	t->reply[size] = '\0';
+	return 0;
+}
+
+/* The queue id in a "250 ... queued as ID" (Postfix and others) or a
+ * "250 OK id=ID" (Exim) reply; none for a server that names none. */
+static void
+smtp_queue_id(const char *reply, char *out, size_t size)
+{
+	static const char idchars[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@<>";
+	const char *p;
+	size_t n;
+
+	out[0] = '\0';
+	if (strncmp(reply, "250", 3) != 0)
+		return;
+	if ((p = strstr(reply, "queued as ")) != NULL)
+		p += strlen("queued as ");
+	else if ((p = strstr(reply, " id=")) != NULL)
+		p += strlen(" id=");
+	else
+		return;
+	if ((n = strspn(p, idchars)) == 0)
+		return;
+	if (n > size - 1)
+		n = size - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 static int smtp_connect(struct transport *t, struct send_result *r);
 
 static int
@@ -258,6 +306,7 @@ smtp_send(struct transport *t, const struct mail *m,
 	curl_easy_setopt(t->curl, CURLOPT_INFILESIZE_LARGE,
 	    (curl_off_t)raw->len);
 	t->errbuf[0] = '\0';
+	t->reply[0] = '\0';
 	/* The easy handle keeps its connection: one session for a batch. */
 	cc = curl_easy_perform(t->curl);
 	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -266,6 +315,8 @@ smtp_send(struct transport *t, const struct mail *m,
 	buf_free(&to);
 	if (cc == CURLE_OK) {
 		r->status = SEND_OK;
+		smtp_queue_id(t->reply, r->provider_id,
+		    sizeof(r->provider_id));
 		return 0;
 	}
 	snprintf(r->detail, sizeof(r->detail), "%s", t->errbuf[0] ?
@@ -342,6 +393,11 @@ smtp_connect(struct transport *t, struct send_result *r)
 	curl_easy_setopt(t->curl, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(t->curl, CURLOPT_READFUNCTION, smtp_read);
 	curl_easy_setopt(t->curl, CURLOPT_READDATA, t);
+	/* Verbose only so that the server's replies reach smtp_debug;
+	 * nothing is printed. */
+	curl_easy_setopt(t->curl, CURLOPT_DEBUGFUNCTION, smtp_debug);
+	curl_easy_setopt(t->curl, CURLOPT_DEBUGDATA, t);
+	curl_easy_setopt(t->curl, CURLOPT_VERBOSE, 1L);
 	if (*t->cainfo != '\0')
 		curl_easy_setopt(t->curl, CURLOPT_CAINFO, t->cainfo);
 	if (*t->user != '\0')

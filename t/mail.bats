@@ -176,6 +176,23 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	grep -qx "Message-ID: <rv.1.$inst@aurora.example>"$'\r' "$(mails)"
 }
 
+@test "the provider id is the server's queue id, as Postfix or Exim names it" {
+	mail_config
+	book_mario
+	book_mario '2026-12-02 10:00'
+	book_mario '2026-12-03 10:00'
+	for reply in '250 2.0.0 Ok: queued as 4XyZ12ab' \
+	    '250 OK id=1rAbCd-000042-Xy' '250 Message accepted'; do
+		smtpd_start --accepted "$reply"
+		RISERVA_MAIL_URL="smtp://127.0.0.1:$SMTP_PORT" run notify --limit 1
+		assert_success
+		[ "$(rv_json '["status"]')" = sent ]
+		smtpd_stop
+	done
+	[ "$(rv_sql "SELECT group_concat(coalesce(provider_id, '-'), ' ') FROM
+	    (SELECT provider_id FROM message ORDER BY id)")" = "4XyZ12ab 1rAbCd-000042-Xy -" ]
+}
+
 @test "bad mail settings are configuration errors, and nothing is lost" {
 	smtpd_start
 	mail_config

@@ -40,6 +40,9 @@ line_json() {
 	assert_success
 	[ "$(rv_json '["status"]')" = sent ]
 	[ "$(rv_json '["kind"]')" = confirmation ]
+	# The server's queue id, from its "250 2.0.0 OK: queued as 1".
+	[ "$(rv_json '["provider_id"]')" = 1 ]
+	[ "$(rv_sql "SELECT provider_id FROM message")" = 1 ]
 	[ "$(mail_count)" = 1 ]
 	mailcheck "$(mails)"
 	assert_success

@@ -4,7 +4,8 @@
 Binds 127.0.0.1 on a free port and writes the port to --port-file once it
 listens. Each message received is written whole to --dir as NNNNNN.eml,
 preceded by X-Test-Mail-From and X-Test-Rcpt-To lines; each connection
-appends a line to --connections. SIGTERM stops it (and writes --count).
+appends a line to --connections; --accepted is the reply to a message.
+SIGTERM stops it (and writes --count).
 """
 import argparse
 import asyncio
@@ -39,7 +40,7 @@ class Handler:
             with open(tmp, 'wb') as f:
                 f.write(head + envelope.original_content)
             os.rename(tmp, name)
-        return '250 2.0.0 OK: queued as %d' % self.n
+        return self.args.accepted.replace('%d', str(self.n))
 
 
 class CountingSMTP(SMTP):
@@ -60,6 +61,8 @@ def main():
     p.add_argument('--count')
     p.add_argument('--reject', action='append', default=[])
     p.add_argument('--tempfail', action='append', default=[])
+    p.add_argument('--accepted', default='250 2.0.0 OK: queued as %d',
+                   help='the reply to a message; %%d is its number')
     p.add_argument('--auth', help='USER:PASSWORD required')
     p.add_argument('--cert')
     p.add_argument('--key')
