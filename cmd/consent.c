@@ -183,7 +183,7 @@ consent_status_verb(struct rv_ctx *ctx, int argc, char **argv)
 		rv_check(ctx, consent_status(rv_db(ctx), ids.v[k], purpose,
 		    granted, rv_emit_cb, ctx, &ctx->err));
 	ids_free(&ids);
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -199,7 +199,7 @@ consent_history_verb(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, consent_cols, 0);
 	rv_check(ctx, consent_history(rv_db(ctx), id, rv_emit_cb, ctx,
 	    &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -435,7 +435,7 @@ policy_list_verb(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, policy_cols, 0);
 	rv_check(ctx, policy_list(rv_db(ctx), ctx->who.now, rv_emit_cb, ctx,
 	    &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int
@@ -468,7 +468,7 @@ policy_affected_verb(struct rv_ctx *ctx, int argc, char **argv)
 	rv_out_begin(ctx, client_cols, 0);
 	rv_check(ctx, policy_affected(rv_db(ctx), argv[optind], rv_emit_cb,
 	    ctx, &ctx->err));
-	return rv_finish(ctx);
+	return rv_finish_list(ctx);
 }
 
 static int

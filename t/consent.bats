@@ -79,9 +79,12 @@ marketing|grant"
 {"type":"consent_status","id":null,"client_id":1,"email":"mario@example.com","purpose":"health","state":"none","since":null,"method":null,"policy_version":null}
 {"type":"consent_status","id":3,"client_id":1,"email":"mario@example.com","purpose":"marketing","state":"withdrawn","since":"2026-12-02T10:00:00+01:00","method":"email","policy_version":null}'
 
-	# Every client, and the filters a mailing list needs.
+	# Every client, and the filters a mailing list needs; none: exit 1.
 	run consent status
 	[ "${#lines[@]}" -eq 6 ]
+	run consent status --purpose health --granted
+	assert_failure 1
+	assert_output ''
 	consent grant 2 marketing >/dev/null
 	run consent status --purpose marketing --granted
 	assert_output --partial '"client_id":2,"email":"anna@example.com","purpose":"marketing","state":"granted"'
@@ -95,6 +98,11 @@ marketing|grant"
 	[ "${#lines[@]}" -eq 4 ]
 	run consent history 2
 	[ "${#lines[@]}" -eq 1 ]
+	# Nothing ever given or withdrawn: nothing matched.
+	client add --name Luca --surname Verdi --email luca@example.com --phone 3331112233 >/dev/null
+	run consent history luca@example.com
+	assert_failure 1
+	assert_output ''
 }
 
 @test "a grant then a withdrawal: the state follows the latest row" {
@@ -473,6 +481,10 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 }
 
 @test "policy list: by effective date, with the one in force now" {
+	# None archived yet: nothing matched, exit 1, no output.
+	run consent policy list
+	assert_failure 1
+	assert_output ''
 	printf 'x\n' >"$BATS_TEST_TMPDIR/p"
 	consent policy add --version 2027-1 --effective 2027-01-01 --url https://a.example/3 --file "$BATS_TEST_TMPDIR/p" --substantial >/dev/null
 	consent policy add --version 2025-1 --effective 2025-01-01 --url https://a.example/1 --file "$BATS_TEST_TMPDIR/p" >/dev/null
@@ -516,6 +528,11 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	assert_line --index 0 'ID  NAME   SURNAME  EMAIL              PHONE          BIRTH  LANG  RESTRICTED'
 	run consent policy affected 1999-1
 	assert_failure 66
+	# A version before any booking: no one to inform, exit 1.
+	consent policy add --version 2020-1 --effective 2020-01-01 --url https://a.example/1 --file "$BATS_TEST_TMPDIR/p" >/dev/null
+	run consent policy affected 2020-1
+	assert_failure 1
+	assert_output ''
 }
 
 @test "consent --help and the usage" {
