@@ -50,10 +50,7 @@ audit_ls(struct rv_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		rv_usage(ctx);
-	if (from != NULL)
-		f.from = rv_bound(ctx, from, 0);
-	if (to != NULL)
-		f.to = rv_bound(ctx, to, 1);	/* a date: that whole day */
+	rv_range(ctx, from, to, &f.from, &f.to);
 	/* The trail outlives the client: an erased one is named by id. */
 	if (client != NULL && !parse_id(client, &f.client_id))
 		f.client_id = rv_client(ctx, client);

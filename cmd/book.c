@@ -212,10 +212,7 @@ book_ls(struct rv_ctx *ctx, int argc, char **argv)
 		f.from = rv_bound(ctx, date, 0);
 		f.to = rv_bound(ctx, date, 1);
 	}
-	if (from != NULL)
-		f.from = rv_bound(ctx, from, 0);
-	if (to != NULL)
-		f.to = rv_bound(ctx, to, 1);	/* a date: that whole day */
+	rv_range(ctx, from, to, &f.from, &f.to);
 	if (before != NULL)
 		f.to = rv_bound(ctx, before, 0);
 	if (client != NULL)
@@ -314,8 +311,7 @@ book_block(struct rv_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc || staff == NULL || from == NULL || to == NULL)
 		rv_usage(ctx);
-	start = rv_bound(ctx, from, 0);
-	end = rv_bound(ctx, to, 1);
+	rv_range(ctx, from, to, &start, &end);
 	staff_id = rv_staff(ctx, staff);
 	rv_begin(ctx);
 	rv_check(ctx, block_add(rv_db(ctx), &ctx->who, staff_id, start, end,
@@ -373,9 +369,8 @@ book_blocks(struct rv_ctx *ctx, int argc, char **argv)
 	if (optind != argc)
 		rv_usage(ctx);
 	/* By default, what is still ahead. */
-	start = from != NULL ? rv_bound(ctx, from, 0) : ctx->who.now;
-	if (to != NULL)
-		end = rv_bound(ctx, to, 1);
+	start = ctx->who.now;
+	rv_range(ctx, from, to, &start, &end);
 	if (staff != NULL)
 		rv_need_own_staff(ctx, staff_id = rv_staff(ctx, staff));
 	if (rv_own_staff(ctx) != 0)
@@ -501,10 +496,7 @@ book_receipts(struct rv_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		rv_usage(ctx);
-	if (from != NULL)
-		f.from = rv_bound(ctx, from, 0);
-	if (to != NULL)
-		f.to = rv_bound(ctx, to, 1);
+	rv_range(ctx, from, to, &f.from, &f.to);
 	if (client != NULL)
 		f.client_id = rv_client(ctx, client);
 	rv_out_begin(ctx, fiscal_cols, 0);

@@ -245,10 +245,7 @@ staff_off(struct rv_ctx *ctx, int argc, char **argv)
 		rv_usage(ctx);
 	staff = rv_staff(ctx, argv[optind]);
 	/* Dates are whole days: --to 2026-12-26 includes the 26th. */
-	start = rv_bound(ctx, from, 0);
-	end = rv_bound(ctx, to, 1);
-	if (end <= start)
-		rv_die(ctx, EX_DATAERR, "--to is before --from");
+	rv_range(ctx, from, to, &start, &end);
 	rv_begin(ctx);
 	rv_check(ctx, leave_add(rv_db(ctx), &ctx->who, staff, start, end,
 	    reason, &id, &ctx->err));

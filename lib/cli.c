@@ -408,6 +408,19 @@ rv_bound(struct rv_ctx *ctx, const char *s, int end_of_day)
 	return t;
 }
 
+void
+rv_range(struct rv_ctx *ctx, const char *from, const char *to,
+    int64_t *start, int64_t *end)
+{
+	if (from != NULL)
+		*start = rv_bound(ctx, from, 0);
+	if (to != NULL)
+		*end = rv_bound(ctx, to, 1);
+	if (from != NULL && to != NULL && *end <= *start)
+		rv_die(ctx, EX_DATAERR, "--to %s is not after --from %s", to,
+		    from);
+}
+
 const char *
 rv_text(struct rv_ctx *ctx, const char *what, const char *s, size_t max)
 {

@@ -63,6 +63,11 @@ int64_t rv_service(struct rv_ctx *ctx, const char *spec);
 int64_t rv_id(struct rv_ctx *ctx, const char *what, const char *s);
 int64_t rv_time(struct rv_ctx *ctx, const char *s);
 int64_t rv_bound(struct rv_ctx *ctx, const char *s, int end_of_day);
+/* --from F --to T as [start, end): T a date means that whole day. Dies
+ * with 65 when the range is empty or backwards, which a tired hand types
+ * more often than it means. */
+void rv_range(struct rv_ctx *ctx, const char *from, const char *to,
+    int64_t *start, int64_t *end);
 /* A --reason or other text option, checked for length and control bytes. */
 const char *rv_text(struct rv_ctx *ctx, const char *what, const char *s,
     size_t max);

@@ -342,4 +342,14 @@ start,end,staff_id"
 	run book list --date 2026-12-02 --format json
 	assert_failure 1
 	assert_output "[]"
+	# A range written backwards is a mistake, not an empty answer.
+	for v in list blocks receipts; do
+		run book $v --from 2026-12-02 --to 2026-12-01
+		assert_failure 65
+		assert_output "book: --to 2026-12-01 is not after --from 2026-12-02"
+	done
+	run book list --from '2026-12-01 10:00' --to '2026-12-01 10:00'
+	assert_failure 65
+	run audit list --from 2026-12-02 --to 2026-12-01
+	assert_failure 65
 }

@@ -65,7 +65,7 @@ load helper
 	[ "$(rv_json '["end"]')" = 2026-12-30T18:00:00+01:00 ]
 	run staff off giulia@example.com --from 2026-12-26 --to 2026-12-24
 	assert_failure 65
-	assert_output "staff: --to is before --from"
+	assert_output "staff: --to 2026-12-24 is not after --from 2026-12-26"
 	run staff leave
 	[ "${#lines[@]}" -eq 2 ]
 	RISERVA_NOW=2026-12-28T00:00:00+01:00 run staff leave giulia@example.com
