@@ -340,7 +340,7 @@ client_import(struct rv_ctx *ctx, int argc, char **argv)
 	rv_commit(ctx);
 	if (ctx->progress)
 		fputc('\n', stderr);
-	rv_warn(ctx, "imported %zu clients", im.n);
+	rv_warn(ctx, "imported %zu client%s", im.n, im.n == 1 ? "" : "s");
 	return rv_finish(ctx);
 }
 

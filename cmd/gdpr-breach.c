@@ -131,7 +131,8 @@ breach_tie(struct rv_ctx *ctx, int argc, char **argv)
 	ids_free(&ids);
 	rv_check(ctx, rc);
 	rv_commit(ctx);
-	rv_warn(ctx, "breach %lld: %zu clients linked", (long long)id, n);
+	rv_warn(ctx, "breach %lld: %zu client%s linked", (long long)id, n,
+	    n == 1 ? "" : "s");
 	print_breach(ctx, id);
 	return rv_finish(ctx);
 }

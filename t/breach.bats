@@ -119,7 +119,7 @@ open_breach() {
 	# A client record stream, as `client list` writes it; no duplicates.
 	run sh -c 'client list | gdpr-breach link 1'
 	assert_success
-	assert_line --index 0 "gdpr-breach: breach 1: 1 clients linked"
+	assert_line --index 0 "gdpr-breach: breach 1: 1 client linked"
 	[ "$(rv_json '["linked"]')" = 3 ]
 	run rv_sql "SELECT client_id, ref FROM audit WHERE action = 'breach.link' ORDER BY client_id"
 	assert_output "1|breach 1

@@ -53,7 +53,7 @@ import_line() {
 	printf '\r\n{"name":"A","surname":"B","email":"a@example.com","phone":"123456"}\r\n\n   \n' >"$BATS_TEST_TMPDIR/in"
 	run client import <"$BATS_TEST_TMPDIR/in"
 	assert_success
-	assert_output "client: imported 1 clients"
+	assert_output "client: imported 1 client"
 }
 
 @test "records out round-trip through records in" {
