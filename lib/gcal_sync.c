@@ -22,10 +22,13 @@
 #define MAX_PAGES 400
 /* Generations tried for a booking's event id before giving up. */
 #define MAX_GENERATIONS 8
+/* Google's event ids have up to 1024 characters; an occurrence of a
+ * recurring event adds "_" and its original start, 20261201T170000Z. */
+#define GOOGLE_ID_MAX (1024 + 17)
 
 struct link {
 	int64_t id, appt;
-	char google_id[1040];
+	char google_id[GOOGLE_ID_MAX + 1];
 	int generation;
 	char etag[256];
 	char hash[65];
@@ -534,7 +537,7 @@ apply_item(struct run *x, json_t *ev, int full, struct rv_err *e)
 	char hash[65];
 	int found, rc;
 
-	if (gid == NULL || *gid == '\0' || strlen(gid) > 1024)
+	if (gid == NULL || *gid == '\0' || strlen(gid) > GOOGLE_ID_MAX)
 		return 0;
 	if (full && (rc = exec_fmt(x->g->db, seen, "t", NULL, e, gid)) != 0)
 		return rc;

@@ -235,6 +235,27 @@ gcal.delete|1|appointment 1|event'
 	assert_equal "$lists" "4 4"
 }
 
+@test "occurrences of a series with a 1024-character id are busy blocks too" {
+	connect_giulia
+	id=$(printf 'v%.0s' $(seq 1024))
+	emu POST /_emu/calendars/$G/events '{"id": "'"$id"'", "summary": "Yoga", "start": {"dateTime": "2026-12-02T15:00:00+01:00", "timeZone": "Europe/Rome"}, "end": {"dateTime": "2026-12-02T16:00:00+01:00", "timeZone": "Europe/Rome"}, "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=2"]}' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"pulled":2,"imported":2,'
+	run rv_sql "SELECT length(google_id), substr(google_id, 1020) FROM event WHERE source = 'google' ORDER BY start"
+	assert_output "1041|vvvvv_20261202T140000Z
+1041|vvvvv_20261209T140000Z"
+	run book add --client mario@example.com --service Viso --staff 1 --at '2026-12-09 15:30'
+	assert_failure 1
+	assert_output 'book: slot taken: overlaps Google Calendar block 2 (2026-12-09 15:00-16:00)'
+	emu DELETE /_emu/calendars/$G/events/${id}_20261209T140000Z >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"imported":0,"removed":1,'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2026-12-09 15:30'
+	assert_success
+}
+
 @test "an idle incremental sync is one list call per operator" {
 	connect_giulia
 	connect_marco
