@@ -256,6 +256,31 @@ gcal.delete|1|appointment 1|event'
 	assert_success
 }
 
+@test "a booking's event made to repeat on Google is made single again, no occurrence deleted" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	gid=$(rv_sql "SELECT google_id FROM gcal_link")
+	emu PATCH /_emu/calendars/$G/events/$gid '{"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial "gcal-sync: giulia@example.com: appointment 1: its event was made to repeat on Google Calendar; riserva's booking wins and the repetition is removed"
+	assert_output --partial '"pulled":3,"imported":0,"removed":0,"inserted":0,"updated":1,"deleted":0,"adopted":0,"overwritten":1,'
+	[ "$(emu_count events.delete)" = 0 ]
+	# One event again, the booking's, and nothing imported or unlinked.
+	run emu_events $G "[(e['id'], e['start']['dateTime'], e['status'], 'recurrence' in e) for e in ev if e['status'] == 'confirmed']"
+	assert_output '[["'"$gid"'", "2026-12-01T10:00:00+01:00", "confirmed", false]]'
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 0 ]
+	[ "$(rv_sql "SELECT google_id, state FROM gcal_link")" = "$gid|live" ]
+	[ "$(rv_sql "SELECT status FROM appointment WHERE id = 1")" = booked ]
+	# The occurrences Google then gives as cancelled change nothing.
+	run gcal-sync
+	assert_success
+	assert_output --partial '"pulled":4,"imported":0,"removed":0,"inserted":0,"updated":0,"deleted":0,"adopted":0,"overwritten":0,'
+	[ "$(rv_sql "SELECT google_id, state FROM gcal_link")" = "$gid|live" ]
+}
+
 @test "an idle incremental sync is one list call per operator" {
 	connect_giulia
 	connect_marco
