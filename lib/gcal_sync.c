@@ -22,10 +22,13 @@
 #define MAX_PAGES 400
 /* Generations tried for a booking's event id before giving up. */
 #define MAX_GENERATIONS 8
+/* Google's event ids have up to 1024 characters; an occurrence of a
+ * recurring event adds "_" and its original start, 20261201T170000Z. */
+#define GOOGLE_ID_MAX (1024 + 17)
 
 struct link {
 	int64_t id, appt;
-	char google_id[1040];
+	char google_id[GOOGLE_ID_MAX + 1];
 	int generation;
 	char etag[256];
 	char hash[65];
@@ -258,6 +261,10 @@ event_body(struct run *x, const struct want *w, const char *id)
 	t = json_object();
 	json_object_set_new(t, "private", priv);
 	json_object_set_new(b, "extendedProperties", t);
+	/* A booking is one appointment: an update also undoes a repetition
+	 * added on Google (a patch's array replaces the one there). */
+	if (id == NULL)
+		json_object_set_new(b, "recurrence", json_array());
 	return b;
 }
 
@@ -514,6 +521,31 @@ import_event(struct run *x, json_t *ev, const char *gid, struct rv_err *e)
 	return 0;
 }
 
+/* One of our events was made to repeat on Google: riserva's booking wins,
+ * the next push makes it single again (an emptied hash forces the update).
+ * Reported once, for the first of its occurrences the pull sees. */
+static int
+repeated_on_google(struct run *x, const struct link *l, const char *status,
+    struct rv_err *e)
+{
+	static const char sql[] =
+	    "UPDATE gcal_link SET hash = '', updated = ?2 "
+	    "WHERE id = ?1 AND hash <> ''";
+	int n = 0, rc;
+
+	if (strcmp(l->state, "live") != 0 || l->appt == 0 ||
+	    strcmp(status, "cancelled") == 0)
+		return 0;
+	if ((rc = exec_fmt(x->g->db, sql, "ii", &n, e, l->id,
+	    x->g->who->now)) != 0 || n == 0)
+		return rc;
+	x->r->overwritten++;
+	note(x, "appointment %lld: its event was made to repeat on Google "
+	    "Calendar; riserva's booking wins and the repetition is removed",
+	    (long long)l->appt);
+	return gcal_queue_appt(x->g->db, x->g->who, l->appt, e);
+}
+
 static int
 apply_item(struct run *x, json_t *ev, int full, struct rv_err *e)
 {
@@ -529,12 +561,12 @@ apply_item(struct run *x, json_t *ev, int full, struct rv_err *e)
 	    "updated = ?4 WHERE id = ?1";
 	const char *gid = json_string_value(json_object_get(ev, "id"));
 	const char *status = str_or(ev, "status", "confirmed");
-	const char *inst;
+	const char *inst, *rid;
 	struct link l;
 	char hash[65];
 	int found, rc;
 
-	if (gid == NULL || *gid == '\0' || strlen(gid) > 1024)
+	if (gid == NULL || *gid == '\0' || strlen(gid) > GOOGLE_ID_MAX)
 		return 0;
 	if (full && (rc = exec_fmt(x->g->db, seen, "t", NULL, e, gid)) != 0)
 		return rc;
@@ -567,6 +599,14 @@ apply_item(struct run *x, json_t *ev, int full, struct rv_err *e)
 		    "overwritten", (long long)l.appt);
 		return gcal_queue_appt(x->g->db, x->g->who, l.appt, e);
 	}
+	/* An occurrence of one of our events that was made to repeat on
+	 * Google: never adopted or deleted on its own (the first is the
+	 * booking's own time); the event is put back as a single one. */
+	rid = json_string_value(json_object_get(ev, "recurringEventId"));
+	if (rid != NULL && (rc = link_by_google(x, rid, &l, &found, e)) != 0)
+		return rc;
+	if (rid != NULL && found)
+		return repeated_on_google(x, &l, status, e);
 	inst = json_string_value(json_object_get(json_object_get(
 	    json_object_get(ev, "extendedProperties"), "private"),
 	    "riserva_instance"));

@@ -177,6 +177,110 @@ gcal.delete|1|appointment 1|event'
 	assert_success
 }
 
+@test "a weekly class put on Google as one recurring event blocks each week; deletions free the slots" {
+	connect_giulia
+	staff hours giulia@example.com mon-fri 09:00-13:00 14:00-20:00 >/dev/null
+	gcal-sync >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	# Pilates on Tuesdays at 18:00 for six weeks, over the last Sunday of
+	# March: one event on Google, listed one occurrence at a time.
+	emu POST /_emu/calendars/$G/events '{"summary": "Pilates", "start": {"dateTime": "2027-03-09T18:00:00+01:00", "timeZone": "Europe/Rome"}, "end": {"dateTime": "2027-03-09T19:00:00+01:00", "timeZone": "Europe/Rome"}, "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=6"]}' >/dev/null
+	gid=$(emu_events $G "[e['id'] for e in ev if e.get('summary') == 'Pilates'][0]")
+	run gcal-sync
+	assert_success
+	assert_output --partial '"full":false,"pulled":6,"imported":6,"removed":0,'
+	run rv_sql "SELECT id, google_id, datetime(start, 'unixepoch'), datetime(end, 'unixepoch') FROM event WHERE source = 'google' ORDER BY start"
+	assert_output "1|${gid}_20270309T170000Z|2027-03-09 17:00:00|2027-03-09 18:00:00
+2|${gid}_20270316T170000Z|2027-03-16 17:00:00|2027-03-16 18:00:00
+3|${gid}_20270323T170000Z|2027-03-23 17:00:00|2027-03-23 18:00:00
+4|${gid}_20270330T160000Z|2027-03-30 16:00:00|2027-03-30 17:00:00
+5|${gid}_20270406T160000Z|2027-04-06 16:00:00|2027-04-06 17:00:00
+6|${gid}_20270413T160000Z|2027-04-13 16:00:00|2027-04-13 17:00:00"
+	run book add --client mario@example.com --service Viso --staff 1 --at '2027-03-30 18:30'
+	assert_failure 1
+	assert_output 'book: slot taken: overlaps Google Calendar block 4 (2027-03-30 18:00-19:00)'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2027-03-31 18:30'
+	assert_success
+	# One week's class is cancelled on Google: that slot only is free.
+	emu DELETE /_emu/calendars/$G/events/${gid}_20270323T170000Z >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"full":false,"pulled":1,"imported":0,"removed":1,'
+	run book add --client anna@example.com --service Viso --staff 1 --at '2027-03-23 18:30'
+	assert_success
+	run book add --client anna@example.com --service Viso --staff 1 --at '2027-03-16 18:30'
+	assert_failure 1
+	assert_output 'book: slot taken: overlaps Google Calendar block 2 (2027-03-16 18:00-19:00)'
+	# Another week's class moves to 19:00: its block follows.
+	emu PATCH /_emu/calendars/$G/events/${gid}_20270406T160000Z '{"start": {"dateTime": "2027-04-06T19:00:00+02:00", "timeZone": "Europe/Rome"}, "end": {"dateTime": "2027-04-06T20:00:00+02:00", "timeZone": "Europe/Rome"}}' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"imported":1,"removed":0,'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2027-04-06 19:30'
+	assert_failure 1
+	assert_output 'book: slot taken: overlaps Google Calendar block 5 (2027-04-06 19:00-20:00)'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2027-04-06 18:00'
+	assert_success
+	# The whole series is deleted on Google: the rest goes.
+	emu DELETE /_emu/calendars/$G/events/$gid >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"imported":0,"removed":5,'
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 0 ]
+	run book add --client mario@example.com --service Viso --staff 1 --at '2027-04-13 18:30'
+	assert_success
+	# Each of those syncs was one incremental list with the sync token.
+	run emu GET /_emu/log
+	lists=$(printf '%s' "$output" | python3 -c 'import json, sys; l = [r["query"] for r in json.load(sys.stdin) if r["op"] == "events.list"]; print(len(l), sum(1 for q in l if "syncToken" in q and "timeMin" not in q and q.get("singleEvents") == "true"))')
+	assert_equal "$lists" "4 4"
+}
+
+@test "occurrences of a series with a 1024-character id are busy blocks too" {
+	connect_giulia
+	id=$(printf 'v%.0s' $(seq 1024))
+	emu POST /_emu/calendars/$G/events '{"id": "'"$id"'", "summary": "Yoga", "start": {"dateTime": "2026-12-02T15:00:00+01:00", "timeZone": "Europe/Rome"}, "end": {"dateTime": "2026-12-02T16:00:00+01:00", "timeZone": "Europe/Rome"}, "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=2"]}' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"pulled":2,"imported":2,'
+	run rv_sql "SELECT length(google_id), substr(google_id, 1020) FROM event WHERE source = 'google' ORDER BY start"
+	assert_output "1041|vvvvv_20261202T140000Z
+1041|vvvvv_20261209T140000Z"
+	run book add --client mario@example.com --service Viso --staff 1 --at '2026-12-09 15:30'
+	assert_failure 1
+	assert_output 'book: slot taken: overlaps Google Calendar block 2 (2026-12-09 15:00-16:00)'
+	emu DELETE /_emu/calendars/$G/events/${id}_20261209T140000Z >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"imported":0,"removed":1,'
+	run book add --client mario@example.com --service Viso --staff 1 --at '2026-12-09 15:30'
+	assert_success
+}
+
+@test "a booking's event made to repeat on Google is made single again, no occurrence deleted" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	gid=$(rv_sql "SELECT google_id FROM gcal_link")
+	emu PATCH /_emu/calendars/$G/events/$gid '{"recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"]}' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial "gcal-sync: giulia@example.com: appointment 1: its event was made to repeat on Google Calendar; riserva's booking wins and the repetition is removed"
+	assert_output --partial '"pulled":3,"imported":0,"removed":0,"inserted":0,"updated":1,"deleted":0,"adopted":0,"overwritten":1,'
+	[ "$(emu_count events.delete)" = 0 ]
+	# One event again, the booking's, and nothing imported or unlinked.
+	run emu_events $G "[(e['id'], e['start']['dateTime'], e['status'], 'recurrence' in e) for e in ev if e['status'] == 'confirmed']"
+	assert_output '[["'"$gid"'", "2026-12-01T10:00:00+01:00", "confirmed", false]]'
+	[ "$(rv_sql "SELECT count(*) FROM event WHERE source = 'google'")" = 0 ]
+	[ "$(rv_sql "SELECT google_id, state FROM gcal_link")" = "$gid|live" ]
+	[ "$(rv_sql "SELECT status FROM appointment WHERE id = 1")" = booked ]
+	# The occurrences Google then gives as cancelled change nothing.
+	run gcal-sync
+	assert_success
+	assert_output --partial '"pulled":4,"imported":0,"removed":0,"inserted":0,"updated":0,"deleted":0,"adopted":0,"overwritten":0,'
+	[ "$(rv_sql "SELECT google_id, state FROM gcal_link")" = "$gid|live" ]
+}
+
 @test "an idle incremental sync is one list call per operator" {
 	connect_giulia
 	connect_marco

@@ -18,6 +18,44 @@ deleted event, deleted events with status "cancelled" (only the id is
 guaranteed in incremental lists), extendedProperties, error bodies shaped
 as Google's.
 
+Recurring events. An event with "recurrence" (RFC 5545 lines) is a
+series. Supported: one RRULE with FREQ=DAILY or WEEKLY, INTERVAL, COUNT or
+UNTIL (a date, or a date-time: UTC with Z, else local), BYDAY (plain
+weekdays, WEEKLY only) and WKST; EXDATE lines (VALUE=DATE, TZID=zone, or
+UTC). Anything else (MONTHLY, BYMONTHDAY, RDATE, two RRULEs, ...) is
+refused on insert, patch and update with 400 invalid "Invalid recurrence
+rule.", never ignored. A timed series needs start.timeZone (else 400
+required "Missing time zone definition for start time.") and is expanded
+there with zoneinfo, keeping the wall time of its first start: 18:00 stays
+18:00 across a DST change (a wall time in the spring gap moves on by the
+gap). An all-day series (start.date) is expanded by days. Expansion stops
+730 days after now or at 730 instances, whichever comes first, so an
+unbounded rule ends there. COUNT counts the EXDATEs too; a first start
+that BYDAY does not name is not an instance.
+
+events.list with singleEvents=true gives instances in place of series:
+id "{series id}_{original start in UTC, YYYYMMDDTHHMMSSZ}" (all-day:
+"_YYYYMMDD"), recurringEventId, originalStartTime ({"dateTime",
+"timeZone"} or {"date"}), start and end moved to the occurrence, no
+recurrence, and the series' other fields, etag and updated. Without it
+(or false) a series is listed as it is, over the span of its instances
+for timeMin and timeMax. A full list gives the instances that overlap the
+window; an incremental one (syncToken) gives every instance of a series
+changed since: inserted, patched, or deleted (then all cancelled, in the
+minimal form of a deleted event). Instances a patch does away with (a
+rule cut short, times moved, "recurrence" null or []) become cancelled
+exceptions, so incremental lists give them as cancelled.
+
+An instance's id works with get, patch, update and delete (404 when it
+names no instance). A patch or update stores an exception under that id,
+which replaces the instance in lists; a delete stores a cancelled
+exception, left out of lists but with showDeleted, and given to
+incremental lists as id, etag, status, recurringEventId and
+originalStartTime (all Google guarantees of one). Deleting a series
+cancels its exceptions too. Exceptions are stored events: without
+singleEvents they are listed beside their series, as Google does.
+events.instances is not served.
+
 Control endpoints for the tests live under /_emu/ (never counted):
 
   POST   /_emu/consent            {"email", "scopes": [..] | null, "deny"}
@@ -35,6 +73,7 @@ Control endpoints for the tests live under /_emu/ (never counted):
   POST   /_emu/calendars/{email}/events          insert as the user would
   PATCH  /_emu/calendars/{email}/events/{id}     edit as the user would
   DELETE /_emu/calendars/{email}/events/{id}     delete as the user would
+                                  (an instance's id: that one instance)
   POST   /_emu/calendars/{email}/bulk            {"count", "start",
                                    "step_minutes", "duration_minutes"}
 
@@ -56,6 +95,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zoneinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SCOPE_EMAIL = "https://www.googleapis.com/auth/userinfo.email"
@@ -75,6 +115,16 @@ EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 SYNC_RESTRICTED = ("iCalUID", "orderBy", "privateExtendedProperty", "q",
                    "sharedExtendedProperty", "timeMin", "timeMax",
                    "updatedMin")
+UTC = datetime.timezone.utc
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# A rule is expanded at most this far after now, and to at most this many
+# instances (an unbounded rule would never end).
+HORIZON_DAYS = 730
+MAX_INSTANCES = 730
+# An instance's id: its series' id, "_", its original start in UTC.
+INSTANCE_ID = re.compile(r"^(.+)_(\d{8}(?:T\d{6}Z)?)$")
+# Kept by events.update, which cannot change them.
+INSTANCE_KEYS = ("recurringEventId", "originalStartTime")
 
 
 def now_rfc3339():
@@ -109,6 +159,225 @@ def event_bounds(ev):
         else:
             out.append(None)
     return out
+
+
+def rule_error():
+    return ApiError(400, "invalid", "Invalid recurrence rule.")
+
+
+def zone(name, which):
+    """The zoneinfo zone of start.timeZone or end.timeZone."""
+    try:
+        if not isinstance(name, str) or not name:
+            raise ValueError(name)
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        raise ApiError(400, "invalid", "Invalid time zone definition for "
+                       "%s time." % which)
+
+
+def ical_time(s, tz):
+    """An iCalendar DATE (a date) or DATE-TIME (aware: UTC with Z, else
+    local to tz); None when it is neither."""
+    m = re.match(r"^(\d{4})(\d\d)(\d\d)(?:T(\d\d)(\d\d)(\d\d)(Z?))?$", s)
+    if not m:
+        return None
+    try:
+        v = [int(x) for x in m.groups()[:6] if x is not None]
+        if len(v) == 3:
+            return datetime.date(*v)
+        return datetime.datetime(*v, tzinfo=UTC if m.group(7) else tz)
+    except ValueError:
+        return None
+
+
+class Series:
+    """A recurring event's rule, read from its master: where the instances
+    fall. An instance's original start is a date (all-day) or an aware
+    datetime in the series' zone, built from the local wall time of the
+    first start, so 18:00 stays 18:00 across a DST change.
+
+    Supported: one RRULE with FREQ=DAILY|WEEKLY, INTERVAL, COUNT or UNTIL,
+    BYDAY (plain weekdays, WEEKLY only), WKST; EXDATE lines. Anything else
+    raises 400 invalid "Invalid recurrence rule."."""
+
+    def __init__(self, ev):
+        start, end = ev.get("start") or {}, ev.get("end") or {}
+        self.allday = "date" in start
+        if self.allday:
+            if "date" not in end:
+                raise ApiError(400, "required", "Missing or invalid time.")
+            self.tz = None
+            self.first = datetime.date.fromisoformat(start["date"])
+            self.length = datetime.date.fromisoformat(end["date"]) - \
+                self.first
+        else:
+            if not start.get("timeZone"):
+                raise ApiError(400, "required", "Missing time zone "
+                               "definition for start time.")
+            self.tz = zone(start["timeZone"], "start")
+            self.tz_name = start["timeZone"]
+            self.end_tz_name = end.get("timeZone") or start["timeZone"]
+            self.end_tz = zone(self.end_tz_name, "end")
+            s, e = event_bounds(ev)
+            self.first = s.astimezone(self.tz)
+            self.length = e - s
+        self.freq = None
+        self.interval = 1
+        self.count = self.until = self.byday = None
+        self.wkst = 0
+        self.exdates = set()  # dates, and instants in UTC
+        lines = ev.get("recurrence")
+        if not isinstance(lines, list) or not all(isinstance(x, str)
+                                                  for x in lines):
+            raise rule_error()
+        for line in lines:
+            name, sep, value = line.partition(":")
+            params = name.split(";")
+            prop = params[0].upper()
+            if not sep or not value:
+                raise rule_error()
+            if prop == "RRULE" and self.freq is None and len(params) == 1:
+                self.parse_rrule(value)
+            elif prop == "EXDATE":
+                self.parse_exdate(params[1:], value)
+            else:
+                # A second RRULE, RDATE, EXRULE: not expanded here.
+                raise rule_error()
+        if self.freq is None:
+            raise rule_error()
+
+    def parse_rrule(self, value):
+        seen = {}
+        for part in value.upper().split(";"):
+            k, sep, v = part.partition("=")
+            if not sep or not v or k in seen:
+                raise rule_error()
+            seen[k] = v
+        for k, v in seen.items():
+            if k == "FREQ" and v in ("DAILY", "WEEKLY"):
+                self.freq = v
+            elif k in ("INTERVAL", "COUNT") and re.match(r"^\d{1,6}$", v) \
+                    and int(v) > 0:
+                setattr(self, k.lower(), int(v))
+            elif k == "UNTIL" and ical_time(v, self.tz) is not None:
+                self.until = ical_time(v, self.tz)
+            elif k == "BYDAY" and all(d in WEEKDAYS for d in v.split(",")):
+                self.byday = {WEEKDAYS.index(d) for d in v.split(",")}
+            elif k == "WKST" and v in WEEKDAYS:
+                self.wkst = WEEKDAYS.index(v)
+            else:
+                raise rule_error()
+        # RFC 5545: COUNT and UNTIL never together; BYDAY only weekly here.
+        if self.freq is None or self.count and self.until or \
+                self.byday and self.freq != "WEEKLY":
+            raise rule_error()
+
+    def parse_exdate(self, params, value):
+        tz = self.tz
+        for p in params:
+            k, _, v = p.partition("=")
+            if k.upper() == "TZID":
+                tz = zone(v, "start")
+            elif k.upper() != "VALUE" or v.upper() not in ("DATE",
+                                                          "DATE-TIME"):
+                raise rule_error()
+        for s in value.split(","):
+            t = ical_time(s, tz)
+            if t is None or isinstance(t, datetime.datetime) and \
+                    t.tzinfo is None:
+                raise rule_error()
+            self.exdates.add(t.astimezone(UTC)
+                             if isinstance(t, datetime.datetime) else t)
+
+    def days(self):
+        """The dates the rule names, from the first start's on, forever."""
+        d0 = self.first if self.allday else self.first.date()
+        if self.freq == "DAILY":
+            k = 0
+            while True:
+                yield d0 + datetime.timedelta(days=k * self.interval)
+                k += 1
+        week = d0 - datetime.timedelta(days=(d0.weekday() - self.wkst) % 7)
+        wanted = self.byday or {d0.weekday()}
+        while True:
+            for off in range(7):
+                d = week + datetime.timedelta(days=off)
+                if d >= d0 and d.weekday() in wanted:
+                    yield d
+            week += datetime.timedelta(weeks=self.interval)
+
+    def starts(self):
+        """The instances' original starts, in order: up to COUNT (which
+        counts the EXDATEs too, as RFC 5545 says) or UNTIL, and never past
+        the horizon or MAX_INSTANCES; the EXDATEs left out."""
+        horizon = datetime.datetime.now(UTC) + datetime.timedelta(
+            days=HORIZON_DAYS)
+        n = 0
+        for d in self.days():
+            if self.allday:
+                start = d
+            else:
+                # A wall time in a DST gap moves on by the gap.
+                start = datetime.datetime.combine(
+                    d, self.first.time(), self.tz).astimezone(
+                        UTC).astimezone(self.tz)
+            if self.bounds(start)[0] >= horizon or n >= MAX_INSTANCES:
+                return
+            if self.until is not None and self.past_until(start):
+                return
+            n += 1
+            if self.count is not None and n > self.count:
+                return
+            if not self.excluded(start):
+                yield start
+
+    def past_until(self, start):
+        u = self.until
+        if isinstance(u, datetime.datetime):
+            return start > u.date() if self.allday else start > u
+        return (start if self.allday else start.date()) > u
+
+    def excluded(self, start):
+        if self.allday:
+            return start in self.exdates
+        return start.astimezone(UTC) in self.exdates or \
+            start.date() in self.exdates
+
+    def bounds(self, start):
+        """An instance's [start, end) like event_bounds."""
+        if self.allday:
+            s = datetime.datetime(start.year, start.month, start.day,
+                                  tzinfo=UTC)
+            return s, s + self.length
+        return start, start + self.length
+
+    def stamp(self, start):
+        """The instance id's suffix: the original start in UTC."""
+        if self.allday:
+            return start.strftime("%Y%m%d")
+        return start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def instance(self, master, start):
+        """The instance of master at start: the master's fields moved to
+        that occurrence, without its recurrence."""
+        ev = {k: copy.deepcopy(v) for k, v in master.items()
+              if k != "recurrence"}
+        ev["id"] = master["id"] + "_" + self.stamp(start)
+        ev["recurringEventId"] = master["id"]
+        if self.allday:
+            ev["originalStartTime"] = {"date": start.isoformat()}
+            ev["start"] = {"date": start.isoformat()}
+            ev["end"] = {"date": (start + self.length).isoformat()}
+            return ev
+        end = (start.astimezone(UTC) + self.length).astimezone(self.end_tz)
+        ev["originalStartTime"] = {"dateTime": start.isoformat(),
+                                   "timeZone": self.tz_name}
+        ev["start"] = {"dateTime": start.isoformat(),
+                       "timeZone": self.tz_name}
+        ev["end"] = {"dateTime": end.isoformat(),
+                     "timeZone": self.end_tz_name}
+        return ev
 
 
 class ApiError(Exception):
@@ -359,6 +628,27 @@ class Emu:
                            "is empty.", domain="calendar",
                            extra={"locationType": "parameter",
                                   "location": "end"})
+        self.series(ev)
+
+    def series(self, ev):
+        """ev's Series when it is a recurring event (400 when its rule or
+        zone will not do), else None."""
+        if not ev.get("recurrence") or ev.get("recurringEventId"):
+            return None
+        return Series(ev)
+
+    def occurrence(self, cal, eid):
+        """(master, its Series, original start) for the id of an instance
+        of a recurring event, else None."""
+        m = INSTANCE_ID.match(eid)
+        master = m and cal.events.get(m.group(1))
+        ser = master and self.series(master)
+        if not ser:
+            return None
+        for start in ser.starts():
+            if ser.stamp(start) == m.group(2):
+                return master, ser, start
+        return None
 
     def insert(self, cal, body):
         if not isinstance(body, dict):
@@ -373,8 +663,9 @@ class Emu:
         else:
             eid = base64.b32hexencode(secrets.token_bytes(15)).decode() \
                 .lower()
+        # An instance is made by its series, never inserted.
         ev = {k: copy.deepcopy(v) for k, v in body.items()
-              if k not in READ_ONLY}
+              if k not in READ_ONLY and k not in INSTANCE_KEYS}
         ev["id"] = eid
         self.check_times(ev)
         now = now_rfc3339()
@@ -395,9 +686,15 @@ class Emu:
         return ev
 
     def find(self, cal, eid):
+        """The event eid: stored (an event, a series, an exception), or an
+        instance of a series made for the asking."""
         ev = cal.events.get(eid)
         if ev is None:
-            raise ApiError(404, "notFound", "Not Found")
+            occ = self.occurrence(cal, eid)
+            if occ is None:
+                raise ApiError(404, "notFound", "Not Found")
+            master, ser, start = occ
+            ev = ser.instance(master, start)
         return ev
 
     def check_match(self, ev, if_match):
@@ -410,18 +707,26 @@ class Emu:
     def modify(self, cal, eid, body, if_match, replace):
         if not isinstance(body, dict):
             raise ApiError(400, "parseError", "Parse Error")
+        # An instance edited becomes an exception, stored under its id.
         ev = self.find(cal, eid)
         self.check_match(ev, if_match)
         new = copy.deepcopy(ev)
         if replace:
             for k in list(new):
-                if k not in READ_ONLY and k != "id":
+                if k not in READ_ONLY and k != "id" and \
+                        k not in INSTANCE_KEYS:
                     del new[k]
             new["status"] = "confirmed"
         for k, v in body.items():
-            if k in READ_ONLY or k == "id":
+            if k in READ_ONLY or k == "id" or k in INSTANCE_KEYS:
                 continue
-            if k not in ("start", "end") and isinstance(v, dict) and \
+            # One instance of a series does not recur on its own.
+            if k == "recurrence" and "recurringEventId" in new:
+                continue
+            if v is None or k == "recurrence" and v == []:
+                # Patch semantics: null clears a field; no rule, no series.
+                new.pop(k, None)
+            elif k not in ("start", "end") and isinstance(v, dict) and \
                     isinstance(new.get(k), dict):
                 merge(new[k], v)
             else:
@@ -429,16 +734,46 @@ class Emu:
         self.check_times(new)
         if event_bounds(new) != event_bounds(ev):
             new["sequence"] = ev.get("sequence", 0) + 1
+        was = self.series(ev)
         cal.events[eid] = new
         cal.touch(new)
+        if was is not None:
+            self.prune(cal, ev, was, self.series(new))
         return new
 
+    def prune(self, cal, ev, was, now):
+        """After series ev changed from was to now (a Series or None): its
+        instances that are no more (the rule shortened, the times moved,
+        the repetition removed) become cancelled exceptions, so that an
+        incremental list gives them as cancelled, as Google does."""
+        keep = {now.stamp(s) for s in now.starts()} if now else set()
+        for start in was.starts():
+            iid = ev["id"] + "_" + was.stamp(start)
+            if was.stamp(start) in keep:
+                continue
+            x = cal.events.get(iid)
+            if x is None:
+                x = cal.events[iid] = was.instance(ev, start)
+            elif x.get("status") == "cancelled":
+                continue
+            x["status"] = "cancelled"
+            cal.touch(x)
+
     def delete(self, cal, eid):
+        """Cancels the event; for one instance of a series, a cancelled
+        exception; for a series, its exceptions too."""
         ev = self.find(cal, eid)
         if ev.get("status") == "cancelled":
             raise ApiError(410, "deleted", "Resource has been deleted")
+        cal.events[eid] = ev
         ev["status"] = "cancelled"
         cal.touch(ev)
+        if self.series(ev):
+            for x in list(cal.events.values()):
+                if x.get("recurringEventId") == eid and \
+                        x.get("status") != "cancelled":
+                    x["status"] = "cancelled"
+                    cal.touch(x)
 
     def sync_token(self, cal, seq):
         raw = "%d:%s:%d" % (self.epoch, cal.email, seq)
@@ -457,11 +792,57 @@ class Emu:
         except (ValueError, UnicodeDecodeError):
             return None
 
-    def render(self, ev, minimal):
+    def refs(self, cal, i, single, every):
+        """What stored event i shows in a list: itself, or with
+        singleEvents a series' instances as (id, Series, start), in order.
+        Those an exception replaces come as the exception's id when every
+        is true, else not at all (the exception is listed on its own)."""
+        ser = self.series(cal.events[i]) if single else None
+        if ser is None:
+            return [i]
+        out = []
+        for start in ser.starts():
+            iid = i + "_" + ser.stamp(start)
+            if iid not in cal.events:
+                out.append((i, ser, start))
+            elif every:
+                out.append(iid)
+        return out
+
+    def facts(self, cal, ref):
+        """A list entry's status, [start, end) and updated time; a series
+        listed whole spans its instances."""
+        if isinstance(ref, tuple):
+            i, ser, start = ref
+            master = cal.events[i]
+            return (master.get("status"),) + ser.bounds(start) + \
+                (master["updated"],)
+        ev = cal.events[ref]
+        ser = self.series(ev)
+        starts = list(ser.starts()) if ser else []
+        if starts:
+            s, e = ser.bounds(starts[0])[0], ser.bounds(starts[-1])[1]
+        else:
+            s, e = event_bounds(ev)
+        return ev.get("status"), s, e, ev["updated"]
+
+    def render(self, cal, ref, minimal):
+        if isinstance(ref, tuple):
+            i, ser, start = ref
+            ev = ser.instance(cal.events[i], start)
+        else:
+            ev = copy.deepcopy(cal.events[ref])
         if minimal and ev.get("status") == "cancelled":
-            return {"kind": "calendar#event", "etag": ev["etag"],
-                    "id": ev["id"], "status": "cancelled"}
-        return copy.deepcopy(ev)
+            out = {"kind": "calendar#event", "etag": ev["etag"],
+                   "id": ev["id"], "status": "cancelled"}
+            # A cancelled exception of a live series also says which
+            # instance it cancels: all Google guarantees of it.
+            master = cal.events.get(ev.get("recurringEventId"))
+            if master is not None and master.get("status") != "cancelled":
+                for k in INSTANCE_KEYS:
+                    out[k] = ev[k]
+            return out
+        return ev
 
     def list(self, cal, q):
         def one(k):
@@ -473,6 +854,8 @@ class Emu:
         if n < 1:
             raise ApiError(400, "invalid", "Invalid value for maxResults")
         n = min(n, 2500)
+        # Instances of recurring events instead of the series themselves.
+        single = one("singleEvents") == "true"
         page = one("pageToken")
         if page is not None:
             st = cal.pages.pop(page, None)
@@ -491,8 +874,16 @@ class Emu:
                     raise ApiError(410, "fullSyncRequired", "Sync token is "
                                    "no longer valid, a full sync is "
                                    "required.")
-                ids = sorted((i for i, s in cal.seqs.items() if s > since),
-                             key=lambda i: cal.seqs[i])
+                # A changed series brings all its instances.
+                ids, seen = [], set()
+                for i in sorted((i for i, s in cal.seqs.items()
+                                 if s > since), key=lambda i: cal.seqs[i]):
+                    for r in self.refs(cal, i, single, True):
+                        key = r if isinstance(r, str) else \
+                            r[0] + "_" + r[1].stamp(r[2])
+                        if key not in seen:
+                            seen.add(key)
+                            ids.append(r)
                 incremental = True
             else:
                 tmin = tmax = umin = None
@@ -515,15 +906,15 @@ class Emu:
                 deleted = one("showDeleted") == "true" or umin is not None
                 ids = []
                 for i in sorted(cal.events, key=lambda i: cal.seqs[i]):
-                    ev = cal.events[i]
-                    if ev.get("status") == "cancelled" and not deleted:
-                        continue
-                    s, e = event_bounds(ev)
-                    if tmin and e <= tmin or tmax and s >= tmax:
-                        continue
-                    if umin and parse_time(ev["updated"]) < umin:
-                        continue
-                    ids.append(i)
+                    for r in self.refs(cal, i, single, False):
+                        status, s, e, updated = self.facts(cal, r)
+                        if status == "cancelled" and not deleted:
+                            continue
+                        if tmin and e <= tmin or tmax and s >= tmax:
+                            continue
+                        if umin and parse_time(updated) < umin:
+                            continue
+                        ids.append(r)
                 incremental = umin is not None
             off, snap = 0, cal.seq
         chunk = ids[off:off + n]
@@ -532,8 +923,7 @@ class Emu:
                "updated": now_rfc3339(), "timeZone": self.zone,
                "accessRole": "owner",
                "defaultReminders": [{"method": "popup", "minutes": 10}],
-               "items": [self.render(cal.events[i], incremental)
-                         for i in chunk]}
+               "items": [self.render(cal, r, incremental) for r in chunk]}
         if off + n < len(ids):
             ptok = secrets.token_urlsafe(24)
             cal.pages[ptok] = (ids, off + n, snap, incremental)
