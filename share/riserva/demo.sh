@@ -25,8 +25,25 @@ email = info@aurora.example
 slot_step = 15m
 EOF
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+say() {
+	if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+		printf '\n\033[1m== %s\033[0m\n' "$*"
+	else
+		printf '\n== %s\n' "$*"
+	fi
+}
+# Shows the command as one would type it (words with spaces quoted), runs it.
+run() {
+	printf '$'
+	for a in "$@"; do
+		case $a in
+		*[!A-Za-z0-9@%+=:,./_-]*) printf " '%s'" "$a" ;;
+		*) printf ' %s' "$a" ;;
+		esac
+	done
+	printf '\n'
+	"$@"
+}
 
 echo "building a demo centre in $dir ..."
 
@@ -66,9 +83,16 @@ awk 'BEGIN {
 	}
 }' | client import 2>/dev/null
 
-# A month of appointments: the last two weeks and the next two. Past days
-# are booked as they were, with the clock set to that morning.
+# Days as the centre counts them, in its time zone, not the machine's.
+export TZ=Europe/Rome
 today=$(date +%F)
+# The tour looks at the next working day (the centre is closed on Sunday).
+next=$(date -d "$today 1 day" +%F)
+[ "$(date -d "$next" +%u)" -eq 7 ] && next=$(date -d "$today 2 days" +%F)
+
+# A month of appointments: the last two weeks and the next two. Past days
+# are booked as they were, with the clock set to that morning. The tour's
+# day is left half free, so that it has slots to show.
 staff_services() {
 	case $1 in
 	giulia*) echo "1 2 6" ;; marco*) echo "1 2" ;; sara*) echo "3 4 5" ;;
@@ -84,6 +108,7 @@ for d in $(seq -14 14); do
 		for hhmm in 08:30 09:00 09:45 10:30 11:15 12:00 12:45 14:00 14:45 15:30 16:15 17:00 17:45 18:30; do
 			k=$((k + 3))
 			[ $((k % 5)) -eq 0 ] && continue	# some gaps
+			[ "$day" = "$next" ] && [ $((k % 2)) -eq 0 ] && continue
 			svc=$(eval echo \${$((1 + (k / 3 + d + 14) % $#))})
 			client=$((1 + (k * 37 + n) % 300))
 			n=$((n + 1))
@@ -101,10 +126,6 @@ for d in $(seq -14 14); do
 	done
 done
 echo "$made appointments booked, 300 clients, 5 staff, 6 services."
-
-# The tour looks at the next working day.
-next=$(date -d "$today 1 day" +%F)
-[ "$(date -d "$next" +%u)" -eq 7 ] && next=$(date -d "$today 2 days" +%F)
 
 say "Free slots for a relaxing massage on $next"
 run book slots --service "Massaggio rilassante" --date "$next" --format table | head -n 12
