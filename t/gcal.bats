@@ -428,6 +428,49 @@ gcal.delete|1|appointment 1|event'
 	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
 }
 
+# Runs a sync in the background that stops at the first request of op
+# (served, its answer held for 2 s); runs the rest of the command line
+# meanwhile, then waits for the sync.
+during() {
+	local op=$1 pid i
+	shift
+	emu POST /_emu/reset_counts >/dev/null
+	emu POST /_emu/fault "{\"op\": \"$op\", \"delay\": 2, \"after\": true}" >/dev/null
+	gcal-sync >/dev/null 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 600); do
+		[ "$(emu_count "$op")" = 0 ] || break
+		sleep 0.05
+	done
+	"$@"
+	wait $pid
+}
+
+@test "a booking changed while its push is under way stays queued: no event outlives its cancel" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	book move 1 --at '2026-12-01 11:00' >/dev/null
+	# Cancelled while Google is being told of the move.
+	during events.patch book cancel 1 >/dev/null
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+	run gcal-sync
+	assert_success
+	assert_output --partial '"deleted":1,'
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T11:00:00+01:00 cancelled'
+	# The same while its first insert is under way.
+	book add --client anna@example.com --service Viso --staff 1 --at '2026-12-01 15:00' >/dev/null
+	during events.insert book cancel 2 >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"deleted":1,'
+	run event_of $G 2
+	assert_output 'Viso Anna B. 2026-12-01T15:00:00+01:00 cancelled'
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 0 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
+}
+
 @test "429 and rate limits back off and succeed; 5xx too" {
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
