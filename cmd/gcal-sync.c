@@ -304,11 +304,12 @@ gcal_sync(struct rv_ctx *ctx, int argc, char **argv)
 			if (first == 0)
 				first = rc;
 		}
-		/* The quota is the project's: nobody else would fare
+		/* The project's daily limit: nobody else would fare
 		 * better. */
 		if (g.quota && i + 1 < ids.n) {
-			rv_warn(ctx, "quota used up: %zu operators not synced "
-			    "this time", ids.n - i - 1);
+			rv_warn(ctx, "daily limit used up: %zu operator%s not "
+			    "synced this time", ids.n - i - 1,
+			    ids.n - i - 1 == 1 ? "" : "s");
 			break;
 		}
 	}

@@ -106,7 +106,7 @@ struct gcal {
 	int have_key, key_created;
 	uint8_t instance[8];
 	long requests;	/* HTTP requests made, retries included */
-	int quota;	/* quotaExceeded seen: the run stops */
+	int quota;	/* the project's daily limit hit: the run stops */
 	/* Reports of what the run did to bookings (conflicts overwritten,
 	 * bookings needing review): one line each, for stderr. */
 	void (*note)(void *arg, const char *msg);
@@ -196,9 +196,10 @@ struct gresp {
 };
 /* A request with bounded backoff and jitter on 429, 5xx, the 403 rate
  * limits and network failures (Retry-After honoured up to the bound).
- * 0 with any other status in r; EX_TEMPFAIL when the retries ran out or
- * the quota is used up (g->quota set); EX_UNAVAILABLE when Google cannot
- * be reached. */
+ * 0 with any other status in r; EX_TEMPFAIL when the retries ran out, the
+ * account reached Calendar's usage limits (quotaExceeded) or the project
+ * its daily limit (dailyLimitExceeded: g->quota set); EX_UNAVAILABLE when
+ * Google cannot be reached. */
 int gcal_http(struct gcal *g, const struct gcal_req *q, struct gresp *r,
     struct rv_err *e);
 void gresp_free(struct gresp *r);

@@ -323,11 +323,18 @@ is_rate_limit(const struct gresp *r)
 	    gcal_reason_is(r->reason, "userRateLimitExceeded");
 }
 
+/* Calendar's usage limits of one account (quotaExceeded): that account
+ * waits; the project's daily limit (dailyLimitExceeded): everyone does. */
 static int
 is_quota(const struct gresp *r)
 {
-	return gcal_reason_is(r->reason, "quotaExceeded") ||
-	    gcal_reason_is(r->reason, "dailyLimitExceeded");
+	return gcal_reason_is(r->reason, "quotaExceeded");
+}
+
+static int
+is_project_quota(const struct gresp *r)
+{
+	return gcal_reason_is(r->reason, "dailyLimitExceeded");
 }
 
 static void
@@ -413,12 +420,20 @@ gcal_http(struct gcal *g, const struct gcal_req *q, struct gresp *out,
 		http_resp_free(&resp);
 		if (out->status >= 400)
 			error_reason(out);
-		if (is_quota(out)) {
+		if (is_project_quota(out)) {
 			g->quota = 1;
 			rc = rv_fail(e, EX_TEMPFAIL, "google: %s: HTTP %ld %s: "
-			    "the project's Calendar API quota is used up; sync "
-			    "stopped, try again later", what, out->status,
+			    "the project's daily Calendar API limit is used up; "
+			    "sync stopped, try again later", what, out->status,
 			    out->reason);
+			gresp_free(out);
+			return rc;
+		}
+		if (is_quota(out)) {
+			rc = rv_fail(e, EX_TEMPFAIL, "google: %s: HTTP %ld %s: "
+			    "the account has reached Google Calendar's usage "
+			    "limits; its sync stopped, try again later", what,
+			    out->status, out->reason);
 			gresp_free(out);
 			return rc;
 		}

@@ -496,20 +496,38 @@ during() {
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
 }
 
-@test "quotaExceeded stops the run at once: exit 75, nothing lost" {
+@test "quotaExceeded stops that operator at once, the others go on; the daily limit stops the run" {
 	connect_giulia
 	connect_marco
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	book add --client anna@example.com --service Massaggio --staff 2 --at '2026-12-01 10:00' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	# Giulia's account reached Calendar's usage limits: no retries for
+	# her, Marco's sync goes through.
 	emu POST /_emu/fault '{"op": "events.list", "status": 403, "reason": "quotaExceeded", "count": 1}' >/dev/null
 	run gcal-sync
 	assert_failure 75
-	assert_output --partial "the project's Calendar API quota is used up; sync stopped, try again later"
-	assert_output --partial 'gcal-sync: quota used up: 1 operators not synced this time'
-	[ "$(emu_count events.list)" = 1 ]
+	assert_output --partial "gcal-sync: giulia@example.com: google: GET $EMU/calendar/v3/calendars/primary/events: HTTP 403 quotaExceeded: the account has reached Google Calendar's usage limits; its sync stopped, try again later"
+	assert_line --index 2 --partial '"staff_email":"marco@example.com","email":"marco@gmail.test","state":"ok","full":true,"pulled":0,"imported":0,"removed":0,"inserted":1,'
+	[ "$(emu_count events.list 403)" = 1 ]
+	[ "$(emu_count events.list 200)" = 1 ]
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+	run gcal-sync status giulia@example.com
+	assert_output --partial '"state":"error",'
+	# The project's daily limit: nobody else would fare better.
+	book move 2 --at '2026-12-01 11:00' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	emu POST /_emu/fault '{"op": "events.list", "status": 403, "reason": "dailyLimitExceeded", "count": 1}' >/dev/null
+	run gcal-sync
+	assert_failure 75
+	assert_output --partial "HTTP 403 dailyLimitExceeded: the project's daily Calendar API limit is used up; sync stopped, try again later"
+	assert_output --partial 'gcal-sync: daily limit used up: 1 operator not synced this time'
+	[ "$(emu_count events.list)" = 1 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 2 ]
 	run gcal-sync
 	assert_success
-	assert_output --partial '"inserted":1,'
+	assert_line --index 0 --partial '"inserted":1,'
+	assert_line --index 1 --partial '"updated":1,'
 }
 
 @test "invalid_grant: reauth_needed, exit 77, sync stops; the others go on" {

@@ -1081,6 +1081,7 @@ class Handler(BaseHTTPRequestHandler):
             msg = {"rateLimitExceeded": "Rate Limit Exceeded",
                    "userRateLimitExceeded": "User Rate Limit Exceeded",
                    "quotaExceeded": "Calendar usage limits exceeded.",
+                   "dailyLimitExceeded": "Daily Limit Exceeded",
                    "backendError": "Backend Error"}.get(reason, reason)
             domain = "usageLimits" if "imit" in reason or "uota" in reason \
                 else "global"
