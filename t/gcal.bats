@@ -694,6 +694,26 @@ during() {
 	assert_output "gcal-sync: config google.event_title: unknown placeholder '{email}' (use {service}, {name}, {initial}, {surname})"
 }
 
+@test "the verb may be left out before sync's own options, as the synopsis reads" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	run gcal-sync -j --pull-only
+	assert_success
+	assert_output --partial '"full":true,"pulled":0,"imported":0,"removed":0,"inserted":0,'
+	run gcal-sync --push-only giulia@example.com
+	assert_success
+	assert_output --partial '"full":false,"pulled":0,"imported":0,"removed":0,"inserted":1,'
+	run gcal-sync --db "$RISERVA_DB" --full 1
+	assert_success
+	assert_output --partial '"full":true,'
+	run gcal-sync --full --push-only
+	assert_failure 64
+	assert_output 'gcal-sync: --full is a pull'
+	run gcal-sync --bogus
+	assert_failure 64
+	assert_line --index 0 "gcal-sync: unknown option '--bogus'"
+}
+
 @test "every page is read, and applied in one transaction with the new token" {
 	connect_giulia
 	printf 'page_size = 2\n' >>"$RISERVA_CONFIG"
