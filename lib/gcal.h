@@ -143,7 +143,8 @@ int gcal_flow_wait(struct gcal_flow *f, long timeout_s, char **code,
     struct rv_err *e);
 void gcal_flow_end(struct gcal_flow *f);
 /* Exchanges the code, checks the scopes (refusing, and revoking the
- * grant, when calendar or email is missing), reads the account's email
+ * grant, when calendar or email is missing), reads the account's email,
+ * checks that the calendar is there and writable (EX_NOINPUT, EX_NOPERM)
  * and stores the connection. */
 int gcal_connect_finish(struct gcal *g, int64_t staff_id,
     const char *calendar, struct gcal_flow *f, const char *code,

@@ -71,6 +71,40 @@ event_of() {
 	assert_output --partial '"revoked": true'
 }
 
+@test "connect checks the calendar is there and writable; a shared one is synced" {
+	# A typo in --calendar: refused now, not at every sync to come.
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar typo@group.calendar.google.com
+	assert_equal "$status" 66
+	assert_output --partial "gcal-sync: not connected: the Google account $G has no calendar 'typo@group.calendar.google.com' (check --calendar); nothing stored"
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+	run emu GET /_emu/grants
+	assert_output --partial '"revoked": true}]'
+	# Shared with her to read only: riserva could not write the bookings.
+	emu POST /_emu/calendars/team@group.test/share "{\"email\": \"$G\", \"role\": \"reader\"}" >/dev/null
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar team@group.test
+	assert_equal "$status" 77
+	assert_output --partial "gcal-sync: not connected: $G may only read the calendar 'team@group.test' (reader), and riserva writes the bookings there; choose another with --calendar; nothing stored"
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+	# As a writer she may use it.
+	emu POST /_emu/calendars/team@group.test/share "{\"email\": \"$G\", \"role\": \"writer\"}" >/dev/null
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar team@group.test
+	assert_success
+	assert_output --partial '"calendar":"team@group.test",'
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"inserted":1,'
+	run event_of team@group.test 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+	# A typo when she reconnects keeps the connection she has.
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar typo@group.calendar.google.com
+	assert_equal "$status" 66
+	run gcal-sync
+	assert_success
+	run gcal-sync status
+	assert_output --partial '"calendar":"team@group.test",'
+}
+
 @test "connect: access denied, a foreign state, no answer: nothing stored" {
 	gcal_connect giulia@example.com '{"deny": true}'
 	assert_equal "$status" 77
