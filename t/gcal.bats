@@ -722,6 +722,12 @@ during() {
 	chmod 600 "$RISERVA_CONFIG"
 	run gcal-sync
 	assert_success
+	# Plain http only to a server on this machine: tokens go there.
+	RISERVA_GOOGLE_TOKEN_URL=http://oauth2.example.com/token run gcal-sync
+	assert_failure 78
+	assert_output "gcal-sync: config google.token_url: 'http://oauth2.example.com/token' is plain http to another machine, and the tokens would cross the network in clear: use https://"
+	RISERVA_GOOGLE_API_URL=http://127.0.0.1.example.com/calendar/v3 run gcal-sync
+	assert_failure 78
 	printf 'event_title = {service} {email}\n' >>"$RISERVA_CONFIG"
 	run gcal-sync
 	assert_failure 78
