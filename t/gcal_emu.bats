@@ -154,7 +154,8 @@ fullSyncRequired
 	for extra in ("showDeleted=false", "orderBy=startTime", "q=x", "iCalUID=x",
 	              "updatedMin=2026-01-01T00:00:00Z", "timeMax=2027-01-01T00:00:00Z",
 	              "privateExtendedProperty=a%3Db", "showDeleted=true", "singleEvents=true"):
-	    print(extra, api("GET", E + "?syncToken=" + t + "&" + extra, headers=H)[0])
+	    st, body, _ = api("GET", E + "?syncToken=" + t + "&" + extra, headers=H)
+	    print(extra, st, body["error"]["errors"][0]["reason"] if st != 200 else "")
 	# Revoking the access token revokes its grant.
 	print(api("POST", "/revoke", form={"token": tok["access_token"]})[0], api("GET", E, headers=H)[0])
 	# Consent denied: back to the redirect with the error and the state.
@@ -173,15 +174,15 @@ fullSyncRequired
 200 ['ddddd'] False True
 [('aaaaa', 'confirmed'), ('bbbbb', 'cancelled'), ('ccccc', 'confirmed'), ('ddddd', 'confirmed')]
 [('aaaaa', 'confirmed'), ('bbbbb', 'cancelled')]
-showDeleted=false 400
-orderBy=startTime 400
-q=x 400
-iCalUID=x 400
-updatedMin=2026-01-01T00:00:00Z 400
-timeMax=2027-01-01T00:00:00Z 400
-privateExtendedProperty=a%3Db 400
-showDeleted=true 200
-singleEvents=true 200
+showDeleted=false 400 syncTokenWithRequestRestrictions
+orderBy=startTime 400 syncTokenWithRequestRestrictions
+q=x 400 syncTokenWithRequestRestrictions
+iCalUID=x 400 syncTokenWithRequestRestrictions
+updatedMin=2026-01-01T00:00:00Z 400 syncTokenWithRequestRestrictions
+timeMax=2027-01-01T00:00:00Z 400 syncTokenWithRequestRestrictions
+privateExtendedProperty=a%3Db 400 syncTokenWithRequestRestrictions
+showDeleted=true 200 
+singleEvents=true 200 
 200 401
 302 [('error', ['access_denied']), ('iss', ['https://accounts.google.com']), ('state', ['s2'])]
 400 Error 400: invalid_request"

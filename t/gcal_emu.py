@@ -878,8 +878,9 @@ class Emu:
             if tok is not None:
                 if any(one(k) is not None for k in SYNC_RESTRICTED) or \
                         one("showDeleted") == "false":
-                    raise ApiError(400, "invalid", "Sync token cannot be "
-                                   "used with other request restrictions.")
+                    raise ApiError(400, "syncTokenWithRequestRestrictions",
+                                   "Sync token cannot be used with other "
+                                   "request restrictions.")
                 since = self.parse_sync(cal, tok)
                 if since is None:
                     raise ApiError(410, "fullSyncRequired", "Sync token is "
