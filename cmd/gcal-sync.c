@@ -304,11 +304,12 @@ gcal_sync(struct rv_ctx *ctx, int argc, char **argv)
 			if (first == 0)
 				first = rc;
 		}
-		/* The quota is the project's: nobody else would fare
+		/* The project's daily limit: nobody else would fare
 		 * better. */
 		if (g.quota && i + 1 < ids.n) {
-			rv_warn(ctx, "quota used up: %zu operators not synced "
-			    "this time", ids.n - i - 1);
+			rv_warn(ctx, "daily limit used up: %zu operator%s not "
+			    "synced this time", ids.n - i - 1,
+			    ids.n - i - 1 == 1 ? "" : "s");
 			break;
 		}
 	}
@@ -319,11 +320,55 @@ gcal_sync(struct rv_ctx *ctx, int argc, char **argv)
 	return first != 0 ? first : rc;
 }
 
+/*
+ * The verb may be left out before sync's own options too (gcal-sync
+ * --full, as the synopsis reads): "sync" goes in front of the first
+ * argument that is none of the common options. The vector lives as long
+ * as the process.
+ */
+static char **
+implied_sync(int *argc, char **argv)
+{
+	static const char *const own[] = { "--pull-only", "--push-only",
+		"--full", NULL };
+	static char **v;
+	size_t n;
+	int i, k;
+
+	for (i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--db") == 0 || strcmp(a, "--format") == 0) {
+			i++;
+			continue;
+		}
+		if (a[0] != '-' || strcmp(a, "--") == 0)
+			return argv;
+		n = strlen(a);
+		for (k = 0; own[k] != NULL; k++)
+			if (n > 3 && strncmp(own[k], a, n) == 0)
+				break;
+		if (own[k] != NULL)
+			break;
+	}
+	if (i >= *argc)
+		return argv;
+	v = xcalloc((size_t)*argc + 2, sizeof(*v));
+	memcpy(v, argv, (size_t)i * sizeof(*v));
+	v[i] = (char *)"sync";
+	memcpy(v + i + 1, argv + i, (size_t)(*argc - i) * sizeof(*v));
+	(*argc)++;
+	return v;
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct rv_ctx *ctx = rv_start("gcal-sync", usage_str, &argc, &argv);
+	struct rv_ctx *ctx;
 	char *sync_argv[] = { (char *)"sync", NULL };
+
+	argv = implied_sync(&argc, argv);
+	ctx = rv_start("gcal-sync", usage_str, &argc, &argv);
 
 	if (argc < 1)
 		return gcal_sync(ctx, 1, sync_argv);

@@ -106,7 +106,7 @@ struct gcal {
 	int have_key, key_created;
 	uint8_t instance[8];
 	long requests;	/* HTTP requests made, retries included */
-	int quota;	/* quotaExceeded seen: the run stops */
+	int quota;	/* the project's daily limit hit: the run stops */
 	/* Reports of what the run did to bookings (conflicts overwritten,
 	 * bookings needing review): one line each, for stderr. */
 	void (*note)(void *arg, const char *msg);
@@ -143,7 +143,8 @@ int gcal_flow_wait(struct gcal_flow *f, long timeout_s, char **code,
     struct rv_err *e);
 void gcal_flow_end(struct gcal_flow *f);
 /* Exchanges the code, checks the scopes (refusing, and revoking the
- * grant, when calendar or email is missing), reads the account's email
+ * grant, when calendar or email is missing), reads the account's email,
+ * checks that the calendar is there and writable (EX_NOINPUT, EX_NOPERM)
  * and stores the connection. */
 int gcal_connect_finish(struct gcal *g, int64_t staff_id,
     const char *calendar, struct gcal_flow *f, const char *code,
@@ -196,9 +197,10 @@ struct gresp {
 };
 /* A request with bounded backoff and jitter on 429, 5xx, the 403 rate
  * limits and network failures (Retry-After honoured up to the bound).
- * 0 with any other status in r; EX_TEMPFAIL when the retries ran out or
- * the quota is used up (g->quota set); EX_UNAVAILABLE when Google cannot
- * be reached. */
+ * 0 with any other status in r; EX_TEMPFAIL when the retries ran out, the
+ * account reached Calendar's usage limits (quotaExceeded) or the project
+ * its daily limit (dailyLimitExceeded: g->quota set); EX_UNAVAILABLE when
+ * Google cannot be reached. */
 int gcal_http(struct gcal *g, const struct gcal_req *q, struct gresp *r,
     struct rv_err *e);
 void gresp_free(struct gresp *r);

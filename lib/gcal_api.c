@@ -17,6 +17,28 @@
 #include "http.h"
 #include "banned.h"
 
+/* 1 when the http:// URL u names this machine (a test server). */
+static int
+is_loopback(const char *u)
+{
+	static const char *const here[] = { "127.0.0.1", "localhost",
+		"[::1]", NULL };
+	const char *h = u + 7, *end, *at;
+	size_t n, i;
+
+	end = h + strcspn(h, "/?#");
+	/* user@host: the host is what follows the last '@'. */
+	while ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
+		h = at + 1;
+	n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+	if (h + n > end || (h[n] != '\0' && strchr(":/?#", h[n]) == NULL))
+		return 0;
+	for (i = 0; here[i] != NULL; i++)
+		if (strlen(here[i]) == n && strncasecmp(h, here[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 check_url(const struct rv_conf *conf, const char *key, char **out,
     struct rv_err *e)
@@ -27,6 +49,12 @@ check_url(const struct rv_conf *conf, const char *key, char **out,
 	    strncmp(s, "http://", 7) != 0))
 		return rv_fail(e, EX_CONFIG, "config %s: '%s' is not an "
 		    "http(s) URL", key, s ? s : "");
+	/* Tokens and the client secret travel there: in clear only to a
+	 * server on this machine. */
+	if (strncmp(s, "http://", 7) == 0 && !is_loopback(s))
+		return rv_fail(e, EX_CONFIG, "config %s: '%s' is plain http to "
+		    "another machine, and the tokens would cross the network "
+		    "in clear: use https://", key, s);
 	*out = xstrdup(s);
 	/* No trailing slash: paths are appended. */
 	while (strlen(*out) > 8 && (*out)[strlen(*out) - 1] == '/')
@@ -323,11 +351,18 @@ is_rate_limit(const struct gresp *r)
 	    gcal_reason_is(r->reason, "userRateLimitExceeded");
 }
 
+/* Calendar's usage limits of one account (quotaExceeded): that account
+ * waits; the project's daily limit (dailyLimitExceeded): everyone does. */
 static int
 is_quota(const struct gresp *r)
 {
-	return gcal_reason_is(r->reason, "quotaExceeded") ||
-	    gcal_reason_is(r->reason, "dailyLimitExceeded");
+	return gcal_reason_is(r->reason, "quotaExceeded");
+}
+
+static int
+is_project_quota(const struct gresp *r)
+{
+	return gcal_reason_is(r->reason, "dailyLimitExceeded");
 }
 
 static void
@@ -413,12 +448,20 @@ gcal_http(struct gcal *g, const struct gcal_req *q, struct gresp *out,
 		http_resp_free(&resp);
 		if (out->status >= 400)
 			error_reason(out);
-		if (is_quota(out)) {
+		if (is_project_quota(out)) {
 			g->quota = 1;
 			rc = rv_fail(e, EX_TEMPFAIL, "google: %s: HTTP %ld %s: "
-			    "the project's Calendar API quota is used up; sync "
-			    "stopped, try again later", what, out->status,
+			    "the project's daily Calendar API limit is used up; "
+			    "sync stopped, try again later", what, out->status,
 			    out->reason);
+			gresp_free(out);
+			return rc;
+		}
+		if (is_quota(out)) {
+			rc = rv_fail(e, EX_TEMPFAIL, "google: %s: HTTP %ld %s: "
+			    "the account has reached Google Calendar's usage "
+			    "limits; its sync stopped, try again later", what,
+			    out->status, out->reason);
 			gresp_free(out);
 			return rc;
 		}

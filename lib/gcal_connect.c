@@ -382,31 +382,84 @@ userinfo_email(struct gcal *g, const char *access, char **email,
 	return rc;
 }
 
+/* 1 when staff_id is connected already, to the account email when it is
+ * not NULL. */
+static int
+connected_as(struct gcal *g, int64_t staff_id, const char *email)
+{
+	static const char sql[] =
+	    "SELECT email FROM gcal_account WHERE staff_id = ?";
+	struct rv_err ignored;
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (db_prepare(g->db, sql, &st, &ignored) != 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, staff_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		found = email == NULL || strcasecmp((const char *)
+		    sqlite3_column_text(st, 0), email) == 0;
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* Connecting another account in place of one: the old grant is given
  * back (best effort). Not for the same account (another calendar of it):
  * Google would revoke the grant just made with it. */
 static void
 revoke_replaced(struct gcal *g, int64_t staff_id, const char *email)
 {
-	static const char sql[] =
-	    "SELECT email FROM gcal_account WHERE staff_id = ?";
 	struct rv_err ignored;
-	sqlite3_stmt *st;
 	char *old = NULL;
-	int other = 0;
 
-	if (db_prepare(g->db, sql, &st, &ignored) != 0)
-		return;
-	sqlite3_bind_int64(st, 1, staff_id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		other = strcasecmp((const char *)sqlite3_column_text(st, 0),
-		    email) != 0;
-	sqlite3_finalize(st);
-	if (!other || gcal_token_get(g->db, g->key, staff_id, "refresh_token",
-	    &old, NULL, &ignored) != 0 || old == NULL)
+	if (!connected_as(g, staff_id, NULL) ||
+	    connected_as(g, staff_id, email) ||
+	    gcal_token_get(g->db, g->key, staff_id, "refresh_token", &old,
+	    NULL, &ignored) != 0 || old == NULL)
 		return;
 	revoke_token(g, old);
 	gcal_secret_free(old);
+}
+
+/* The calendar to sync must be there, and ours to write: a typo in
+ * --calendar, or a calendar only shared for reading, would otherwise fail
+ * every sync to come. One events.list of one event tells both. */
+static int
+check_calendar(struct gcal *g, const char *access, const char *calendar,
+    const char *email, struct rv_err *e)
+{
+	struct rv_buf url = { 0 };
+	struct gcal_req q = { 0 };
+	struct gresp r;
+	const char *role;
+	int rc;
+
+	buf_printf(&url, "%s/calendars/", g->api_url);
+	http_url_escape(&url, calendar);
+	buf_adds(&url, "/events");
+	gcal_query(&url, "maxResults", "1");
+	q.method = "GET";
+	q.url = url.s;
+	q.bearer = access;
+	rc = gcal_http(g, &q, &r, e);
+	buf_free(&url);
+	if (rc != 0)
+		return rc;
+	role = json_string_value(json_object_get(r.json, "accessRole"));
+	if (r.status == 404)
+		rc = rv_fail(e, EX_NOINPUT, "not connected: the Google account "
+		    "%s has no calendar '%.250s' (check --calendar); nothing "
+		    "stored", email, calendar);
+	else if (r.status != 200)
+		rc = gcal_unexpected("events.list", &r, e);
+	else if (role != NULL && strcmp(role, "writer") != 0 &&
+	    strcmp(role, "owner") != 0)
+		rc = rv_fail(e, EX_NOPERM, "not connected: %s may only read "
+		    "the calendar '%.250s' (%s), and riserva writes the "
+		    "bookings there; choose another with --calendar; nothing "
+		    "stored", email, calendar, role);
+	gresp_free(&r);
+	return rc;
 }
 
 int
@@ -478,6 +531,12 @@ gcal_connect_finish(struct gcal *g, int64_t staff_id, const char *calendar,
 	}
 	if ((rc = userinfo_email(g, access, &email, e)) != 0) {
 		revoke_token(g, refresh);
+		goto out;
+	}
+	if ((rc = check_calendar(g, access, calendar, email, e)) != 0) {
+		/* The account connected already keeps its grant. */
+		if (!connected_as(g, staff_id, email))
+			revoke_token(g, refresh);
 		goto out;
 	}
 	if ((rc = gcal_key(g, e)) != 0) {

@@ -38,6 +38,7 @@ struct link {
 /* What riserva wants on Google for a booking. */
 struct want {
 	int64_t id, staff_id, client_id, start, end;
+	int64_t version;	/* of the booking, when it was read */
 	char status[16];
 	int live;
 	struct rv_buf summary;
@@ -187,7 +188,8 @@ load_want(struct gcal *g, int64_t appt, struct want *w, int *found,
 {
 	static const char sql[] =
 	    "SELECT a.staff_id, a.status, a.start, a.end, a.client_id, "
-	    "c.name, c.surname, c.restricted, v.name FROM appointment a "
+	    "c.name, c.surname, c.restricted, v.name, a.version "
+	    "FROM appointment a "
 	    "LEFT JOIN client c ON c.id = a.client_id "
 	    "JOIN service v ON v.id = a.service_id WHERE a.id = ?";
 	sqlite3_stmt *st;
@@ -208,6 +210,7 @@ load_want(struct gcal *g, int64_t appt, struct want *w, int *found,
 		w->start = sqlite3_column_int64(st, 2);
 		w->end = sqlite3_column_int64(st, 3);
 		w->client_id = sqlite3_column_int64(st, 4);
+		w->version = sqlite3_column_int64(st, 9);
 		w->live = strcmp(w->status, "cancelled") != 0;
 		/* No name for an erased or restricted client: just busy. */
 		if (sqlite3_column_type(st, 5) != SQLITE_NULL &&
@@ -840,6 +843,32 @@ commit_step(struct run *x, int rc, struct rv_err *e)
 static const char unqueue[] =
     "DELETE FROM gcal_outbox WHERE appointment_id = ?1";
 
+/* Google has what w wanted: the booking leaves the outbox, unless it
+ * changed while Google was being told (a cancel during the push): then it
+ * is queued again, its new version for the next run. In the caller's
+ * transaction. */
+static int
+settle(struct run *x, const struct want *w, struct rv_err *e)
+{
+	static const char changed[] =
+	    "SELECT count(*) FROM appointment WHERE id = ? AND version <> ?";
+	sqlite3_stmt *st;
+	int n, rc;
+
+	if ((rc = db_cached(x->g->db, changed, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, w->id);
+	sqlite3_bind_int64(st, 2, w->version);
+	rc = sqlite3_step(st);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return db_fail(x->g->db, rc, e, "appointment");
+	if (n > 0)
+		return gcal_queue_appt(x->g->db, x->g->who, w->id, e);
+	return exec_fmt(x->g->db, unqueue, "i", NULL, e, w->id);
+}
+
 static int
 push_deletions(struct run *x, struct rv_err *e)
 {
@@ -946,7 +975,7 @@ update_event(struct run *x, struct link *l, const struct want *w,
 	rc = exec_fmt(x->g->db, link_put, "itti", NULL, e, l->id,
 	    str_or(r.json, "etag", ""), w->hash, x->g->who->now);
 	if (rc == 0)
-		rc = exec_fmt(x->g->db, unqueue, "i", NULL, e, w->id);
+		rc = settle(x, w, e);
 	if (rc == 0)
 		rc = audit_appt(x, x->g->who, "gcal.push", w->id,
 		    "summary,start,end", e);
@@ -1032,7 +1061,7 @@ insert_event(struct run *x, const struct want *w, int gen, int64_t old,
 		    w->id, gid, (int64_t)gen, str_or(r.json, "etag", ""),
 		    hash, x->g->who->now);
 	if (rc == 0 && strcmp(hash, w->hash) == 0)
-		rc = exec_fmt(x->g->db, unqueue, "i", NULL, e, w->id);
+		rc = settle(x, w, e);
 	if (rc == 0 && !adopted)
 		rc = audit_appt(x, x->g->who, "gcal.push", w->id,
 		    "summary,start,end", e);
@@ -1099,7 +1128,7 @@ reconcile(struct run *x, int64_t appt, struct want *w, struct rv_err *e)
 		if (strcmp(w->status, "booked") != 0) {
 			if ((rc = db_begin(x->g->db, e)) != 0)
 				return rc;
-			rc = exec_fmt(x->g->db, unqueue, "i", NULL, e, appt);
+			rc = settle(x, w, e);
 			return commit_step(x, rc, e);
 		}
 		return insert_event(x, w, l.generation + 1, l.id, e);
@@ -1109,7 +1138,7 @@ reconcile(struct run *x, int64_t appt, struct want *w, struct rv_err *e)
 	if (strcmp(l.hash, w->hash) == 0) {
 		if ((rc = db_begin(x->g->db, e)) != 0)
 			return rc;
-		rc = exec_fmt(x->g->db, unqueue, "i", NULL, e, appt);
+		rc = settle(x, w, e);
 		return commit_step(x, rc, e);
 	}
 	return update_event(x, &l, w, e);

@@ -71,6 +71,40 @@ event_of() {
 	assert_output --partial '"revoked": true'
 }
 
+@test "connect checks the calendar is there and writable; a shared one is synced" {
+	# A typo in --calendar: refused now, not at every sync to come.
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar typo@group.calendar.google.com
+	assert_equal "$status" 66
+	assert_output --partial "gcal-sync: not connected: the Google account $G has no calendar 'typo@group.calendar.google.com' (check --calendar); nothing stored"
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+	run emu GET /_emu/grants
+	assert_output --partial '"revoked": true}]'
+	# Shared with her to read only: riserva could not write the bookings.
+	emu POST /_emu/calendars/team@group.test/share "{\"email\": \"$G\", \"role\": \"reader\"}" >/dev/null
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar team@group.test
+	assert_equal "$status" 77
+	assert_output --partial "gcal-sync: not connected: $G may only read the calendar 'team@group.test' (reader), and riserva writes the bookings there; choose another with --calendar; nothing stored"
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+	# As a writer she may use it.
+	emu POST /_emu/calendars/team@group.test/share "{\"email\": \"$G\", \"role\": \"writer\"}" >/dev/null
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar team@group.test
+	assert_success
+	assert_output --partial '"calendar":"team@group.test",'
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"inserted":1,'
+	run event_of team@group.test 1
+	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
+	# A typo when she reconnects keeps the connection she has.
+	gcal_connect giulia@example.com "{\"email\": \"$G\"}" --calendar typo@group.calendar.google.com
+	assert_equal "$status" 66
+	run gcal-sync
+	assert_success
+	run gcal-sync status
+	assert_output --partial '"calendar":"team@group.test",'
+}
+
 @test "connect: access denied, a foreign state, no answer: nothing stored" {
 	gcal_connect giulia@example.com '{"deny": true}'
 	assert_equal "$status" 77
@@ -428,6 +462,49 @@ gcal.delete|1|appointment 1|event'
 	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 confirmed'
 }
 
+# Runs a sync in the background that stops at the first request of op
+# (served, its answer held for 2 s); runs the rest of the command line
+# meanwhile, then waits for the sync.
+during() {
+	local op=$1 pid i
+	shift
+	emu POST /_emu/reset_counts >/dev/null
+	emu POST /_emu/fault "{\"op\": \"$op\", \"delay\": 2, \"after\": true}" >/dev/null
+	gcal-sync >/dev/null 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 600); do
+		[ "$(emu_count "$op")" = 0 ] || break
+		sleep 0.05
+	done
+	"$@"
+	wait $pid
+}
+
+@test "a booking changed while its push is under way stays queued: no event outlives its cancel" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	book move 1 --at '2026-12-01 11:00' >/dev/null
+	# Cancelled while Google is being told of the move.
+	during events.patch book cancel 1 >/dev/null
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+	run gcal-sync
+	assert_success
+	assert_output --partial '"deleted":1,'
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-12-01T11:00:00+01:00 cancelled'
+	# The same while its first insert is under way.
+	book add --client anna@example.com --service Viso --staff 1 --at '2026-12-01 15:00' >/dev/null
+	during events.insert book cancel 2 >/dev/null
+	run gcal-sync
+	assert_success
+	assert_output --partial '"deleted":1,'
+	run event_of $G 2
+	assert_output 'Viso Anna B. 2026-12-01T15:00:00+01:00 cancelled'
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 0 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
+}
+
 @test "429 and rate limits back off and succeed; 5xx too" {
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
@@ -453,20 +530,38 @@ gcal.delete|1|appointment 1|event'
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
 }
 
-@test "quotaExceeded stops the run at once: exit 75, nothing lost" {
+@test "quotaExceeded stops that operator at once, the others go on; the daily limit stops the run" {
 	connect_giulia
 	connect_marco
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	book add --client anna@example.com --service Massaggio --staff 2 --at '2026-12-01 10:00' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	# Giulia's account reached Calendar's usage limits: no retries for
+	# her, Marco's sync goes through.
 	emu POST /_emu/fault '{"op": "events.list", "status": 403, "reason": "quotaExceeded", "count": 1}' >/dev/null
 	run gcal-sync
 	assert_failure 75
-	assert_output --partial "the project's Calendar API quota is used up; sync stopped, try again later"
-	assert_output --partial 'gcal-sync: quota used up: 1 operators not synced this time'
-	[ "$(emu_count events.list)" = 1 ]
+	assert_output --partial "gcal-sync: giulia@example.com: google: GET $EMU/calendar/v3/calendars/primary/events: HTTP 403 quotaExceeded: the account has reached Google Calendar's usage limits; its sync stopped, try again later"
+	assert_line --index 2 --partial '"staff_email":"marco@example.com","email":"marco@gmail.test","state":"ok","full":true,"pulled":0,"imported":0,"removed":0,"inserted":1,'
+	[ "$(emu_count events.list 403)" = 1 ]
+	[ "$(emu_count events.list 200)" = 1 ]
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 1 ]
+	run gcal-sync status giulia@example.com
+	assert_output --partial '"state":"error",'
+	# The project's daily limit: nobody else would fare better.
+	book move 2 --at '2026-12-01 11:00' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	emu POST /_emu/fault '{"op": "events.list", "status": 403, "reason": "dailyLimitExceeded", "count": 1}' >/dev/null
+	run gcal-sync
+	assert_failure 75
+	assert_output --partial "HTTP 403 dailyLimitExceeded: the project's daily Calendar API limit is used up; sync stopped, try again later"
+	assert_output --partial 'gcal-sync: daily limit used up: 1 operator not synced this time'
+	[ "$(emu_count events.list)" = 1 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 2 ]
 	run gcal-sync
 	assert_success
-	assert_output --partial '"inserted":1,'
+	assert_line --index 0 --partial '"inserted":1,'
+	assert_line --index 1 --partial '"updated":1,'
 }
 
 @test "invalid_grant: reauth_needed, exit 77, sync stops; the others go on" {
@@ -627,10 +722,36 @@ gcal.delete|1|appointment 1|event'
 	chmod 600 "$RISERVA_CONFIG"
 	run gcal-sync
 	assert_success
+	# Plain http only to a server on this machine: tokens go there.
+	RISERVA_GOOGLE_TOKEN_URL=http://oauth2.example.com/token run gcal-sync
+	assert_failure 78
+	assert_output "gcal-sync: config google.token_url: 'http://oauth2.example.com/token' is plain http to another machine, and the tokens would cross the network in clear: use https://"
+	RISERVA_GOOGLE_API_URL=http://127.0.0.1.example.com/calendar/v3 run gcal-sync
+	assert_failure 78
 	printf 'event_title = {service} {email}\n' >>"$RISERVA_CONFIG"
 	run gcal-sync
 	assert_failure 78
 	assert_output "gcal-sync: config google.event_title: unknown placeholder '{email}' (use {service}, {name}, {initial}, {surname})"
+}
+
+@test "the verb may be left out before sync's own options, as the synopsis reads" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	run gcal-sync -j --pull-only
+	assert_success
+	assert_output --partial '"full":true,"pulled":0,"imported":0,"removed":0,"inserted":0,'
+	run gcal-sync --push-only giulia@example.com
+	assert_success
+	assert_output --partial '"full":false,"pulled":0,"imported":0,"removed":0,"inserted":1,'
+	run gcal-sync --db "$RISERVA_DB" --full 1
+	assert_success
+	assert_output --partial '"full":true,'
+	run gcal-sync --full --push-only
+	assert_failure 64
+	assert_output 'gcal-sync: --full is a pull'
+	run gcal-sync --bogus
+	assert_failure 64
+	assert_line --index 0 "gcal-sync: unknown option '--bogus'"
 }
 
 @test "every page is read, and applied in one transaction with the new token" {

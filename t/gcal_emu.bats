@@ -125,6 +125,69 @@ fullSyncRequired
 401"
 }
 
+@test "emulator: pages, showDeleted, the time window, what a sync token excludes; consent denied, plain PKCE" {
+	run google <<-'EOF'
+	st, tok, _ = connect()
+	H = {"Authorization": "Bearer " + tok["access_token"]}
+	E = "/calendar/v3/calendars/primary/events"
+	def ev(i, h):
+	    return {"id": i, "summary": i,
+	            "start": {"dateTime": "2026-12-01T%02d:00:00+01:00" % h},
+	            "end": {"dateTime": "2026-12-01T%02d:30:00+01:00" % h}}
+	for i, h in (("aaaaa", 9), ("bbbbb", 10), ("ccccc", 11)):
+	    api("POST", E, body=ev(i, h), headers=H)
+	# Ids: base32hex, 5 to 1024 characters.
+	print([api("POST", E, body=ev(i, 12), headers=H)[0] for i in
+	       ("dddd", "d" * 1025, "Ddddd", "ddddw", "dd-dd", "d" * 1024)])
+	api("DELETE", E + "/bbbbb", headers=H)
+	# A page token on every page but the last, a sync token on the last.
+	st, p, _ = api("GET", E + "?maxResults=2", headers=H)
+	print(st, [e["id"][:5] for e in p["items"]], "nextPageToken" in p, "nextSyncToken" in p)
+	st, p, _ = api("GET", E + "?maxResults=2&pageToken=" + urllib.parse.quote(p["nextPageToken"]), headers=H)
+	print(st, [e["id"][:5] for e in p["items"]], "nextPageToken" in p, "nextSyncToken" in p)
+	# Deleted events only with showDeleted; the window by overlap.
+	st, p, _ = api("GET", E + "?showDeleted=true", headers=H)
+	print(sorted((e["id"][:5], e["status"]) for e in p["items"]))
+	st, p, _ = api("GET", E + "?showDeleted=true&timeMin=2026-12-01T09:15:00%2B01:00&timeMax=2026-12-01T11:00:00%2B01:00", headers=H)
+	print(sorted((e["id"][:5], e["status"]) for e in p["items"]))
+	t = urllib.parse.quote(p["nextSyncToken"])
+	for extra in ("showDeleted=false", "orderBy=startTime", "q=x", "iCalUID=x",
+	              "updatedMin=2026-01-01T00:00:00Z", "timeMax=2027-01-01T00:00:00Z",
+	              "privateExtendedProperty=a%3Db", "showDeleted=true", "singleEvents=true"):
+	    st, body, _ = api("GET", E + "?syncToken=" + t + "&" + extra, headers=H)
+	    print(extra, st, body["error"]["errors"][0]["reason"] if st != 200 else "")
+	# Revoking the access token revokes its grant.
+	print(api("POST", "/revoke", form={"token": tok["access_token"]})[0], api("GET", E, headers=H)[0])
+	# Consent denied: back to the redirect with the error and the state.
+	api("POST", "/_emu/consent", body={"deny": True})
+	q = {"client_id": "riserva-test.apps.example", "redirect_uri": "http://127.0.0.1:9/",
+	     "response_type": "code", "scope": "openid", "state": "s2",
+	     "code_challenge": "c" * 43, "code_challenge_method": "S256"}
+	st, _, h = api("GET", "/o/oauth2/v2/auth?" + urllib.parse.urlencode(q))
+	print(st, sorted(urllib.parse.parse_qs(urllib.parse.urlsplit(h["Location"]).query).items()))
+	st, text, _ = api("GET", "/o/oauth2/v2/auth?" + urllib.parse.urlencode(dict(q, code_challenge_method="plain")))
+	print(st, text.split("\n")[0])
+	EOF
+	assert_success
+	assert_output "[400, 400, 400, 400, 400, 200]
+200 ['aaaaa', 'ccccc'] True False
+200 ['ddddd'] False True
+[('aaaaa', 'confirmed'), ('bbbbb', 'cancelled'), ('ccccc', 'confirmed'), ('ddddd', 'confirmed')]
+[('aaaaa', 'confirmed'), ('bbbbb', 'cancelled')]
+showDeleted=false 400 syncTokenWithRequestRestrictions
+orderBy=startTime 400 syncTokenWithRequestRestrictions
+q=x 400 syncTokenWithRequestRestrictions
+iCalUID=x 400 syncTokenWithRequestRestrictions
+updatedMin=2026-01-01T00:00:00Z 400 syncTokenWithRequestRestrictions
+timeMax=2027-01-01T00:00:00Z 400 syncTokenWithRequestRestrictions
+privateExtendedProperty=a%3Db 400 syncTokenWithRequestRestrictions
+showDeleted=true 200 
+singleEvents=true 200 
+200 401
+302 [('error', ['access_denied']), ('iss', ['https://accounts.google.com']), ('state', ['s2'])]
+400 Error 400: invalid_request"
+}
+
 @test "emulator: singleEvents lists a weekly series as its instances; 18:00 stays 18:00 across DST" {
 	run google <<-'EOF'
 	st, tok, _ = connect()

@@ -76,6 +76,11 @@ Control endpoints for the tests live under /_emu/ (never counted):
                                   (an instance's id: that one instance)
   POST   /_emu/calendars/{email}/bulk            {"count", "start",
                                    "step_minutes", "duration_minutes"}
+  POST   /_emu/calendars/{id}/share  {"email", "role"}: the calendar id
+                                  shared with that account as reader,
+                                  freeBusyReader, writer or owner (events.list
+                                  gives the role as accessRole; writes
+                                  below writer: 403 requiredAccessLevel)
 
 Operation names for faults and counts: oauth.auth, oauth.token (the code
 exchange), oauth.refresh, oauth.revoke, oauth.userinfo, events.list,
@@ -414,6 +419,7 @@ class Calendar:
         self.seqs = {}  # id -> change sequence of its last change
         self.seq = 0
         self.pages = {}  # page token -> (ids, offset, snap, incremental)
+        self.acl = {}  # email of another account -> its role here
 
     def touch(self, ev):
         self.seq += 1
@@ -615,9 +621,14 @@ class Emu:
         if not CAL_SCOPES & set(grant["scopes"]):
             raise ApiError(403, "insufficientPermissions", "Request had "
                            "insufficient authentication scopes.")
-        if cal_id not in ("primary", grant["email"]):
+        if cal_id in ("primary", grant["email"]):
+            return self.calendar(grant["email"]), "owner"
+        # Another's calendar shared with the account.
+        cal = self.calendars.get(cal_id)
+        role = cal and cal.acl.get(grant["email"])
+        if not role:
             raise ApiError(404, "notFound", "Not Found")
-        return self.calendar(grant["email"])
+        return cal, role
 
     def check_times(self, ev):
         start, end = event_bounds(ev)
@@ -844,7 +855,7 @@ class Emu:
             return out
         return ev
 
-    def list(self, cal, q):
+    def list(self, cal, q, role="owner"):
         def one(k):
             return q.get(k, [None])[0]
         try:
@@ -867,8 +878,9 @@ class Emu:
             if tok is not None:
                 if any(one(k) is not None for k in SYNC_RESTRICTED) or \
                         one("showDeleted") == "false":
-                    raise ApiError(400, "invalid", "Sync token cannot be "
-                                   "used with other request restrictions.")
+                    raise ApiError(400, "syncTokenWithRequestRestrictions",
+                                   "Sync token cannot be used with other "
+                                   "request restrictions.")
                 since = self.parse_sync(cal, tok)
                 if since is None:
                     raise ApiError(410, "fullSyncRequired", "Sync token is "
@@ -921,7 +933,7 @@ class Emu:
         out = {"kind": "calendar#events", "etag": '"p%d"' % cal.seq,
                "summary": cal.email, "description": "",
                "updated": now_rfc3339(), "timeZone": self.zone,
-               "accessRole": "owner",
+               "accessRole": role,
                "defaultReminders": [{"method": "popup", "minutes": 10}],
                "items": [self.render(cal, r, incremental) for r in chunk]}
         if off + n < len(ids):
@@ -1081,6 +1093,7 @@ class Handler(BaseHTTPRequestHandler):
             msg = {"rateLimitExceeded": "Rate Limit Exceeded",
                    "userRateLimitExceeded": "User Rate Limit Exceeded",
                    "quotaExceeded": "Calendar usage limits exceeded.",
+                   "dailyLimitExceeded": "Daily Limit Exceeded",
                    "backendError": "Backend Error"}.get(reason, reason)
             domain = "usageLimits" if "imit" in reason or "uota" in reason \
                 else "global"
@@ -1123,7 +1136,11 @@ class Handler(BaseHTTPRequestHandler):
                 out["email_verified"] = True
             return 200, out, {}, None
         cal_id, eid = args
-        cal = emu.api_grant(self.headers, cal_id)
+        cal, role = emu.api_grant(self.headers, cal_id)
+        if method != "GET" and role not in ("writer", "owner"):
+            raise ApiError(403, "requiredAccessLevel", "You need to have "
+                           "writer access to this calendar.",
+                           domain="calendar")
         body = None
         if method in ("POST", "PATCH", "PUT"):
             try:
@@ -1131,7 +1148,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise ApiError(400, "parseError", "Parse Error")
         if op == "events.list":
-            return 200, emu.list(cal, q), {}, None
+            return 200, emu.list(cal, q, role), {}, None
         if op == "events.insert":
             ev = emu.insert(cal, body)
             return 200, ev, {"ETag": ev["etag"]}, None
@@ -1208,11 +1225,14 @@ class Handler(BaseHTTPRequestHandler):
             return 200, [{"email": g["email"], "scopes": g["scopes"],
                           "revoked": g["revoked"]}
                          for g in emu.grants.values()]
-        m = re.match(r"^/_emu/calendars/([^/]+)/(events|bulk)(?:/([^/]+))?$",
-                     path)
+        m = re.match(r"^/_emu/calendars/([^/]+)/(events|bulk|share)"
+                     r"(?:/([^/]+))?$", path)
         if not m:
             return 404, {"error": "no such control endpoint"}
         cal = emu.calendar(urllib.parse.unquote(m.group(1)))
+        if m.group(2) == "share" and method == "POST":
+            cal.acl[data["email"]] = data.get("role", "reader")
+            return 200, cal.acl
         eid = m.group(3)
         try:
             if m.group(2) == "bulk" and method == "POST":
