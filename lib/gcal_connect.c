@@ -584,6 +584,15 @@ out:
 	return rc;
 }
 
+static void
+drop_suffix(char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	if (n >= k && strcmp(s + n - k, suffix) == 0)
+		s[n - k] = '\0';
+}
+
 int
 gcal_revoke(struct gcal *g, int64_t staff_id, int *revoked, struct rv_err *e)
 {
@@ -606,6 +615,8 @@ gcal_revoke(struct gcal *g, int64_t staff_id, int *revoked, struct rv_err *e)
 	if ((rc = gcal_post_form(g, g->revoke_url, &form, 1, &r, e)) != 0) {
 		if (rc == EX_TEMPFAIL)
 			rc = e->code = EX_UNAVAILABLE;
+		/* There is no later: the tokens go whatever Google said. */
+		drop_suffix(e->msg, "; try again later");
 		return rc;
 	}
 	/* invalid_token: revoked already (by the user, or an earlier run). */

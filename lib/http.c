@@ -133,9 +133,15 @@ http_do(const struct http_req *r, struct http_resp *resp, struct rv_err *e)
 long
 http_backoff_ms(const struct http_retry *p, int n, long retry_after)
 {
+	static int seeded;
 	long wait = p->base_ms;
 	int i;
 
+	/* Each process its own jitter, whichever caller backs off first. */
+	if (!seeded) {
+		srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+		seeded = 1;
+	}
 	for (i = 1; i < n && wait < p->max_ms; i++)
 		wait *= 2;
 	if (wait > p->max_ms)
@@ -161,13 +167,8 @@ int
 http_do_retry(const struct http_req *r, const struct http_retry *p,
     struct http_resp *resp, int *tries, struct rv_err *e)
 {
-	static int seeded;
 	int n, rc = 0;
 
-	if (!seeded) {
-		srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-		seeded = 1;
-	}
 	for (n = 1;; n++) {
 		rc = http_do(r, resp, e);
 		if (tries != NULL)

@@ -661,7 +661,20 @@ during() {
 	assert_output --partial 'gcal-sync: google: POST http://127.0.0.1:'
 	assert_output --partial 'gcal-sync: the tokens are deleted here all the same; to be sure, also remove riserva'"'"'s access at https://myaccount.google.com/permissions'
 	assert_output --partial '"revoked":false,'
+	# No "try again": there is nothing left to try it with.
+	refute_output --partial 'try again'
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+}
+
+@test "disconnect with revoke failing: 69, no advice to try again, tokens gone" {
+	connect_giulia
+	emu POST /_emu/fault '{"op": "oauth.revoke", "status": 503, "count": 99, "retry_after": 0}' >/dev/null
+	run gcal-sync disconnect giulia@example.com
+	assert_failure 69
+	assert_line --regexp '^gcal-sync: google: POST http://127.0.0.1:[0-9]+/revoke: HTTP 503 temporarily_unavailable after 5 tries$'
+	assert_output --partial 'gcal-sync: the tokens are deleted here all the same'
+	refute_output --partial 'try again'
+	[ "$(rv_sql "SELECT count(*) FROM gcal_account")" = 0 ]
 }
 
 @test "disconnect first sends what is pending, so erasures reach Google" {
