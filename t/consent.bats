@@ -470,6 +470,15 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	assert_output "consent: the policy text is empty"
 	run consent policy add --version v1 --effective 2026-01-01 --url https://a.example --file "$BATS_TEST_TMPDIR/none"
 	assert_failure 66
+	# A folder is not a text either: the same 66, with the reason.
+	mkdir "$BATS_TEST_TMPDIR/folder"
+	run consent policy add --version v1 --effective 2026-01-01 --url https://a.example --file "$BATS_TEST_TMPDIR/folder"
+	assert_failure 66
+	assert_output "consent: cannot read $BATS_TEST_TMPDIR/folder: Is a directory"
+	head -c 8388609 /dev/zero >"$BATS_TEST_TMPDIR/big"
+	run consent policy add --version v1 --effective 2026-01-01 --url https://a.example --file "$BATS_TEST_TMPDIR/big"
+	assert_failure 65
+	assert_output "consent: $BATS_TEST_TMPDIR/big: the policy text is too long (more than 8388608 bytes)"
 	run consent policy add --version v1 --url https://a.example --file "$BATS_TEST_TMPDIR/p"
 	assert_failure 64
 	[ "$(rv_sql 'SELECT count(*) FROM policy')" = 0 ]
