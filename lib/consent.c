@@ -418,6 +418,22 @@ receipt_purpose(const char *purpose, const char *lang, const char *email,
 	return p;
 }
 
+static int
+country_code(const char *s)
+{
+	return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+	    s[2] == '\0';
+}
+
+static int
+config_url(const char *key, const char *url, struct rv_err *e)
+{
+	if (policy_check_url(key, url, NULL) == 0)
+		return 0;
+	return rv_fail(e, EX_CONFIG, "bad %s '%s' in the config: an http:// "
+	    "or https:// URL", key, url);
+}
+
 /* The controller from the config; Kantara requires each of these. */
 static int
 receipt_controller(const struct rv_conf *conf, json_t **out, struct rv_err *e)
@@ -427,8 +443,10 @@ receipt_controller(const struct rv_conf *conf, json_t **out, struct rv_err *e)
 	struct rv_buf missing = { 0 };
 	const char *dpo = conf_get(conf, "clinic.dpo");
 	const char *url = conf_get(conf, "clinic.url");
+	const char *juris = conf_get(conf, "clinic.jurisdiction");
 	json_t *c;
 	size_t i;
+	int rc;
 
 	*out = NULL;
 	for (i = 0; need[i] != NULL; i++) {
@@ -443,6 +461,13 @@ receipt_controller(const struct rv_conf *conf, json_t **out, struct rv_err *e)
 		buf_free(&missing);
 		return EX_CONFIG;
 	}
+	/* What the schema asks of them, so that no receipt is invalid. */
+	if (!country_code(juris))
+		return rv_fail(e, EX_CONFIG, "clinic.jurisdiction '%s' is not "
+		    "a country code: write it as two capital letters (ISO "
+		    "3166-1 alpha-2), such as IT", juris);
+	if (*url != '\0' && (rc = config_url("clinic.url", url, e)) != 0)
+		return rc;
 	c = json_object();
 	json_object_set_new(c, "piiController",
 	    json_string(conf_get(conf, "clinic.name")));
@@ -534,6 +559,9 @@ consent_receipt(sqlite3 *db, const struct rv_conf *conf, int64_t client_id,
 				    "clinic.policy_url in the config");
 				goto out;
 			}
+			if (url == NULL && (rc = config_url(
+			    "clinic.policy_url", fallback_url, e)) != 0)
+				goto out;
 			r = rec_new("receipt", sqlite3_column_int64(st, 0));
 			json_object_set_new(r, "client_id",
 			    json_integer(client_id));

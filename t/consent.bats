@@ -311,6 +311,33 @@ reminders|withdraw"
 	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'consent.receipt'")" = 0 ]
 }
 
+@test "receipt: config values the schema would reject are a config error, not an invalid receipt" {
+	rv_centre
+	clinic_config
+	export RISERVA_CLINIC_POLICY_URL=https://aurora.example/p
+	consent grant 1 reminders >/dev/null
+	RISERVA_CLINIC_JURISDICTION=it run --separate-stderr consent receipt 1
+	assert_failure 78
+	assert_output ''
+	[ "$stderr" = "consent: clinic.jurisdiction 'it' is not a country code: write it as two capital letters (ISO 3166-1 alpha-2), such as IT" ]
+	RISERVA_CLINIC_JURISDICTION=Italy run consent receipt 1
+	assert_failure 78
+	RISERVA_CLINIC_URL=www.aurora.example run consent receipt 1
+	assert_failure 78
+	assert_output "consent: bad clinic.url 'www.aurora.example' in the config: an http:// or https:// URL"
+	RISERVA_CLINIC_POLICY_URL=aurora.example/privacy run consent receipt 1
+	assert_failure 78
+	assert_output "consent: bad clinic.policy_url 'aurora.example/privacy' in the config: an http:// or https:// URL"
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'consent.receipt'")" = 0 ]
+	# Set right, each is in a receipt the schema accepts.
+	RISERVA_CLINIC_JURISDICTION=CH RISERVA_CLINIC_URL=https://aurora.example run consent receipt 1
+	assert_success
+	[ "$(rv_json '["jurisdiction"]')" = CH ]
+	[ "$(rv_json '["piiControllers"][0]["piiControllerUrl"]')" = https://aurora.example ]
+	run validate_receipt <<<"$output"
+	assert_output valid
+}
+
 @test "receipt: clients from records on stdin, one receipt per line" {
 	rv_centre
 	clinic_config
