@@ -113,6 +113,20 @@ sealed() {
 	mkdir -p "$BATS_TEST_TMPDIR/dir"
 	RISERVA_KEY="$BATS_TEST_TMPDIR/dir" run client health 1
 	assert_failure 78
+	assert_output "client: key file $BATS_TEST_TMPDIR/dir is not a file"
+	# Nor may a FIFO in its place hang the tool, waiting for a writer.
+	mkfifo -m 600 "$BATS_TEST_TMPDIR/fifo"
+	RISERVA_KEY="$BATS_TEST_TMPDIR/fifo" run timeout 10 client health 1
+	assert_failure 78
+	assert_output "client: key file $BATS_TEST_TMPDIR/fifo is not a file"
+	# Wrong sizes, a stray digit, a space before it: damaged, all.
+	for k in "$(printf '%063x' 1)" "$(printf '%065x' 1)" \
+	    "$(printf '%063xg' 1)" " $(printf '%064x' 1)"; do
+		printf '%s\n' "$k" >"$RISERVA_KEY"
+		run client health 1
+		assert_failure 78
+		assert_output --partial "is damaged: expected 64 hex digits"
+	done
 }
 
 @test "a key file that exists before the database is adopted, not replaced" {
