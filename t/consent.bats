@@ -546,11 +546,15 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	book add --client 1 --service Viso --staff giulia@example.com --at '2025-03-03 10:00' >/dev/null
 	book add --client 1 --service Viso --staff giulia@example.com --at '2026-11-30 10:00' >/dev/null
 	book add --client 2 --service Viso --staff giulia@example.com --at '2024-11-25 10:00' >/dev/null
-	# Luca cancelled; Sara from the day it takes effect; Piero just in.
+	# Luca cancelled; Piero just in; Sara booked now for the day it takes
+	# effect: she comes under the new text, so she is told too.
 	book add --client 3 --service Viso --staff giulia@example.com --at '2025-06-02 10:00' >/dev/null
 	book cancel 4 >/dev/null
 	book add --client 4 --service Viso --staff giulia@example.com --at '2026-12-01 09:00' >/dev/null
 	book add --client 5 --service Massaggio --staff marco@example.com --at '2024-12-02 10:00' >/dev/null
+	# Anna books again after it took effect: she was shown the new text.
+	RISERVA_NOW=2026-12-02T08:00:00+01:00 book add --client 2 --service Viso --staff giulia@example.com --at '2026-12-09 10:00' >/dev/null
+	[ "$(rv_sql 'SELECT count(*) FROM appointment WHERE client_id = 2')" = 2 ]
 	unset RISERVA_NOW
 	export RISERVA_NOW=2026-11-30T08:00:00+01:00
 	printf 'x\n' >"$BATS_TEST_TMPDIR/p"
@@ -558,8 +562,9 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	run consent policy affected 2026-2
 	assert_success
 	assert_line --index 0 --partial '{"type":"client","id":1,"name":"Mario"'
-	assert_line --index 1 --partial '{"type":"client","id":5,"name":"Piero"'
-	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 1 --partial '{"type":"client","id":4,"name":"Sara"'
+	assert_line --index 2 --partial '{"type":"client","id":5,"name":"Piero"'
+	[ "${#lines[@]}" -eq 3 ]
 	run consent policy affected 2026-2 --format table
 	assert_line --index 0 'ID  NAME   SURNAME  EMAIL              PHONE          BIRTH  LANG  RESTRICTED'
 	run consent policy affected 1999-1
