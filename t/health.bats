@@ -236,6 +236,24 @@ health.delete|health|"
 	done
 }
 
+@test "notes replaced by --set leave no copy of the old ones in the files" {
+	# Their ciphertext still opens under the key and the row's own
+	# associated data: replaced notes are deleted notes.
+	rv_centre
+	consent grant 1 health >/dev/null
+	hold_db
+	set_health 1 2>/dev/null
+	old=$(rv_sql "SELECT hex(data) FROM client_health WHERE client_id = 1")
+	printf 'Nessuna allergia\n' | client health 1 --set
+	new=$(rv_sql "SELECT hex(data) FROM client_health WHERE client_id = 1")
+	[ "$old" != "$new" ]
+	[ ! -s "$RISERVA_DB-wal" ]
+	for f in "$RISERVA_DB" "$RISERVA_DB-wal" "$RISERVA_DB-shm"; do
+		[ "$(bytes_in "$f" "${old:0:64}")" = no ]
+	done
+	[ "$(bytes_in "$RISERVA_DB" "${new:0:64}")" = yes ]
+}
+
 @test "a restricted client gets no new health data; an unknown one is 66" {
 	rv_centre
 	consent grant 1 health >/dev/null
