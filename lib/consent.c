@@ -108,15 +108,26 @@ consent_ip_truncate(const char *addr, char out[CONSENT_IP_MAX],
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		0xff, 0xff };
 	uint8_t a[16];
-	char text[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN], bare[INET6_ADDRSTRLEN];
+	const char *zone = strchr(addr, '%'), *ip6 = addr;
 
-	if (inet_pton(AF_INET, addr, a) == 1) {
+	/* A zone id (fe80::1%eth0) names the interface, not the client: it
+	 * goes with the bits truncation drops. IPv6 only, and not empty. */
+	if (zone != NULL) {
+		if (zone == addr || zone[1] == '\0' ||
+		    (size_t)(zone - addr) >= sizeof(bare))
+			goto bad;
+		memcpy(bare, addr, (size_t)(zone - addr));
+		bare[zone - addr] = '\0';
+		ip6 = bare;
+	}
+	if (zone == NULL && inet_pton(AF_INET, addr, a) == 1) {
 		a[3] = 0;
 		inet_ntop(AF_INET, a, text, sizeof(text));
 		snprintf(out, CONSENT_IP_MAX, "%s/24", text);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, addr, a) == 1) {
+	if (inet_pton(AF_INET6, ip6, a) == 1) {
 		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
 			a[15] = 0;
 			inet_ntop(AF_INET, a + 12, text, sizeof(text));
@@ -128,6 +139,7 @@ consent_ip_truncate(const char *addr, char out[CONSENT_IP_MAX],
 		snprintf(out, CONSENT_IP_MAX, "%s/48", text);
 		return 0;
 	}
+bad:
 	return rv_fail(e, EX_DATAERR,
 	    "bad IP address '%s': write it as 192.0.2.10 or 2001:db8::1", addr);
 }

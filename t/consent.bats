@@ -142,11 +142,20 @@ marketing|grant"
 	[ "$(rv_json '["ip"]')" = 10.1.2.0/24 ]
 	run consent withdraw 1 reminders --ip 2001:DB8:FFFF:FFFF::
 	[ "$(rv_json '["ip"]')" = 2001:db8:ffff::/48 ]
+	# A zone id, as a server may pass in REMOTE_ADDR for a link-local
+	# client, goes with the bits truncation drops: the withdrawal stands.
+	run consent withdraw 1 marketing --method web --ip fe80::1:2:3%eth0
+	assert_success
+	[ "$(rv_json '["ip"]')" = fe80::/48 ]
+	run consent withdraw 2 reminders --ip ::ffff:10.9.8.7%2
+	[ "$(rv_json '["ip"]')" = 10.9.8.0/24 ]
 	run rv_sql "SELECT ip FROM consent ORDER BY id"
 	assert_output "192.168.1.0/24
 2001:db8:abcd::/48
 10.1.2.0/24
-2001:db8:ffff::/48"
+2001:db8:ffff::/48
+fe80::/48
+10.9.8.0/24"
 	# The full addresses are nowhere in the file.
 	run grep -c -a -e 192.168.1.77 -e 3456 -e 10.1.2.3 "$RISERVA_DB"
 	assert_output 0
@@ -154,7 +163,8 @@ marketing|grant"
 
 @test "a bad IP address is refused with 65 and nothing is written" {
 	rv_centre
-	for bad in 300.1.1.1 192.168.1 fe80::1%eth0 example.com ''; do
+	for bad in 300.1.1.1 192.168.1 fe80::1% %eth0 192.168.1.1%eth0 \
+	    example.com ''; do
 		run consent grant 1 reminders --ip "$bad"
 		assert_failure 65
 	done
