@@ -136,6 +136,14 @@ health.clear|1|client 1|health|"
 	run bash -c "printf 'riga\tuno\nriga due è\n\n  ' | client health 1 --set && client health 1 --format table"
 	assert_success
 	assert_output "$(printf 'riga\tuno\nriga due è')"
+	# Lines ended in CR LF, as a file saved on Windows has them, are the
+	# same lines; a CR alone is still a control character.
+	run bash -c "printf 'riga uno\r\nriga due\r\n' | client health 1 --set && client health 1 --format table"
+	assert_success
+	assert_output "$(printf 'riga uno\nriga due')"
+	run bash -c "printf 'riga\runo\n' | client health 1 --set"
+	assert_failure 65
+	assert_output "client: health text contains a control character (byte 5)"
 }
 
 @test "the text is stored only encrypted, bound to its row" {
