@@ -86,6 +86,32 @@ sealed() {
 	assert_output "Allergia al lattice"
 }
 
+@test "with its fingerprint lost, sealed data still keeps a new key from being made" {
+	sealed
+	consent grant 1 marketing >/dev/null
+	mv "$RISERVA_KEY" "$BATS_TEST_TMPDIR/key.bak"
+	rv_sql "DELETE FROM meta WHERE key = 'key_check'"
+	run --separate-stderr client health 1
+	assert_failure 78
+	assert_output ''
+	[ "$stderr" = "client: no key file $RISERVA_KEY; the database holds data encrypted with it: restore the key file from your backup (a new key cannot read it)" ]
+	run bash -c "printf 'x\n' | client health 1 --set"
+	assert_failure 78
+	run consent grant 2 marketing
+	assert_failure 78
+	run consent token 1 marketing
+	assert_failure 78
+	assert_file_not_exists "$RISERVA_KEY"
+	# The key restored is adopted again, and opens what it sealed.
+	mv "$BATS_TEST_TMPDIR/key.bak" "$RISERVA_KEY"
+	run client health 1 --format table
+	assert_success
+	assert_output "Allergia al lattice"
+	[ "$(rv_sql "SELECT length(value) FROM meta WHERE key = 'key_check'")" = 64 ]
+	run audit verify
+	assert_success
+}
+
 @test "a wrong key is a clean error with no output" {
 	sealed
 	cp "$RISERVA_KEY" "$BATS_TEST_TMPDIR/key.good"
