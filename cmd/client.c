@@ -402,12 +402,18 @@ client_health(struct rv_ctx *ctx, int argc, char **argv)
 		rv_check(ctx, health_read(stdin, &text, &n, &ctx->err));
 		rv_begin(ctx);
 		rv_key(ctx, RV_KEY_FIELD, key);
-		rc = health_set(rv_db(ctx), &ctx->who, key, id, text, n,
-		    &ctx->err);
+		rc = health_exists(rv_db(ctx), id, &exists, &ctx->err);
+		if (rc == 0)
+			rc = health_set(rv_db(ctx), &ctx->who, key, id, text, n,
+			    &ctx->err);
 		rv_wipe(key, sizeof(key));
 		health_free(text, n);
 		rv_check(ctx, rc);
 		rv_commit(ctx);
+		/* The notes replaced still open under the key: like deleted
+		 * ones, they must leave the -wal and the file's old pages. */
+		if (exists)
+			rv_checkpoint(ctx);
 		return rv_finish(ctx);
 	}
 	rv_begin(ctx);

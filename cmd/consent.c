@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "consent.h"
@@ -344,32 +345,45 @@ consent_unsubscribe(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish(ctx);
 }
 
-/* A whole file ("-": stdin), at most POLICY_TEXT_MAX bytes. */
+/* A whole file ("-": stdin), at most POLICY_TEXT_MAX bytes. The buffer is
+ * freed before any error is told: rv_die() exits. */
 static char *
 read_file(struct rv_ctx *ctx, const char *path, size_t *n)
 {
 	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
 	size_t cap = 65536, len = 0, got;
+	struct stat st;
 	char *buf;
+	int err;
 
 	if (fp == NULL)
 		rv_die(ctx, EX_NOINPUT, "cannot read %s: %s", path,
 		    strerror(errno));
+	/* fopen() opens a folder; reading it would be an I/O error. */
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		rv_die(ctx, EX_NOINPUT, "cannot read %s: %s", path,
+		    strerror(EISDIR));
+	}
 	buf = xmalloc(cap);
 	while ((got = fread(buf + len, 1, cap - len, fp)) > 0) {
 		len += got;
 		if (len > (size_t)POLICY_TEXT_MAX)
-			rv_die(ctx, EX_DATAERR, "%s: the policy text is too "
-			    "long (more than %ld bytes)", path,
-			    POLICY_TEXT_MAX);
+			break;
 		if (len == cap)
 			buf = xrealloc(buf, cap *= 2);
 	}
-	if (ferror(fp))
-		rv_die(ctx, EX_IOERR, "cannot read %s: %s", path,
-		    strerror(errno));
+	err = ferror(fp) ? errno : 0;
 	if (fp != stdin)
 		fclose(fp);
+	if (len > (size_t)POLICY_TEXT_MAX || err != 0) {
+		free(buf);
+		if (err != 0)
+			rv_die(ctx, EX_IOERR, "cannot read %s: %s", path,
+			    strerror(err));
+		rv_die(ctx, EX_DATAERR, "%s: the policy text is too long "
+		    "(more than %ld bytes)", path, POLICY_TEXT_MAX);
+	}
 	*n = len;
 	return buf;
 }
@@ -390,7 +404,7 @@ policy_add_verb(struct rv_ctx *ctx, int argc, char **argv)
 	json_t *rec;
 	char *text;
 	int64_t id;
-	int opt;
+	int opt, rc;
 
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
 		switch (opt) {
@@ -412,9 +426,10 @@ policy_add_verb(struct rv_ctx *ctx, int argc, char **argv)
 	text = read_file(ctx, file, &p.n);
 	p.text = text;
 	rv_begin(ctx);
-	rv_check(ctx, policy_add(rv_db(ctx), &ctx->who, &p, &id, &ctx->err));
-	rv_commit(ctx);
+	rc = policy_add(rv_db(ctx), &ctx->who, &p, &id, &ctx->err);
 	free(text);
+	rv_check(ctx, rc);
+	rv_commit(ctx);
 	if (id == 0)
 		rv_warn(ctx, "policy %s is already archived as given; nothing "
 		    "recorded", p.version);

@@ -108,15 +108,26 @@ consent_ip_truncate(const char *addr, char out[CONSENT_IP_MAX],
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		0xff, 0xff };
 	uint8_t a[16];
-	char text[INET6_ADDRSTRLEN];
+	char text[INET6_ADDRSTRLEN], bare[INET6_ADDRSTRLEN];
+	const char *zone = strchr(addr, '%'), *ip6 = addr;
 
-	if (inet_pton(AF_INET, addr, a) == 1) {
+	/* A zone id (fe80::1%eth0) names the interface, not the client: it
+	 * goes with the bits truncation drops. IPv6 only, and not empty. */
+	if (zone != NULL) {
+		if (zone == addr || zone[1] == '\0' ||
+		    (size_t)(zone - addr) >= sizeof(bare))
+			goto bad;
+		memcpy(bare, addr, (size_t)(zone - addr));
+		bare[zone - addr] = '\0';
+		ip6 = bare;
+	}
+	if (zone == NULL && inet_pton(AF_INET, addr, a) == 1) {
 		a[3] = 0;
 		inet_ntop(AF_INET, a, text, sizeof(text));
 		snprintf(out, CONSENT_IP_MAX, "%s/24", text);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, addr, a) == 1) {
+	if (inet_pton(AF_INET6, ip6, a) == 1) {
 		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
 			a[15] = 0;
 			inet_ntop(AF_INET, a + 12, text, sizeof(text));
@@ -128,6 +139,7 @@ consent_ip_truncate(const char *addr, char out[CONSENT_IP_MAX],
 		snprintf(out, CONSENT_IP_MAX, "%s/48", text);
 		return 0;
 	}
+bad:
 	return rv_fail(e, EX_DATAERR,
 	    "bad IP address '%s': write it as 192.0.2.10 or 2001:db8::1", addr);
 }
@@ -418,6 +430,22 @@ receipt_purpose(const char *purpose, const char *lang, const char *email,
 	return p;
 }
 
+static int
+country_code(const char *s)
+{
+	return s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+	    s[2] == '\0';
+}
+
+static int
+config_url(const char *key, const char *url, struct rv_err *e)
+{
+	if (policy_check_url(key, url, NULL) == 0)
+		return 0;
+	return rv_fail(e, EX_CONFIG, "bad %s '%s' in the config: an http:// "
+	    "or https:// URL", key, url);
+}
+
 /* The controller from the config; Kantara requires each of these. */
 static int
 receipt_controller(const struct rv_conf *conf, json_t **out, struct rv_err *e)
@@ -427,8 +455,10 @@ receipt_controller(const struct rv_conf *conf, json_t **out, struct rv_err *e)
 	struct rv_buf missing = { 0 };
 	const char *dpo = conf_get(conf, "clinic.dpo");
 	const char *url = conf_get(conf, "clinic.url");
+	const char *juris = conf_get(conf, "clinic.jurisdiction");
 	json_t *c;
 	size_t i;
+	int rc;
 
 	*out = NULL;
 	for (i = 0; need[i] != NULL; i++) {
@@ -443,6 +473,13 @@ receipt_controller(const struct rv_conf *conf, json_t **out, struct rv_err *e)
 		buf_free(&missing);
 		return EX_CONFIG;
 	}
+	/* What the schema asks of them, so that no receipt is invalid. */
+	if (!country_code(juris))
+		return rv_fail(e, EX_CONFIG, "clinic.jurisdiction '%s' is not "
+		    "a country code: write it as two capital letters (ISO "
+		    "3166-1 alpha-2), such as IT", juris);
+	if (*url != '\0' && (rc = config_url("clinic.url", url, e)) != 0)
+		return rc;
 	c = json_object();
 	json_object_set_new(c, "piiController",
 	    json_string(conf_get(conf, "clinic.name")));
@@ -534,6 +571,9 @@ consent_receipt(sqlite3 *db, const struct rv_conf *conf, int64_t client_id,
 				    "clinic.policy_url in the config");
 				goto out;
 			}
+			if (url == NULL && (rc = config_url(
+			    "clinic.policy_url", fallback_url, e)) != 0)
+				goto out;
 			r = rec_new("receipt", sqlite3_column_int64(st, 0));
 			json_object_set_new(r, "client_id",
 			    json_integer(client_id));

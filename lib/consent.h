@@ -21,7 +21,8 @@ void consent_words(const char *const *words, char *buf, size_t n);
 
 /*
  * An address kept as evidence, truncated before it is stored: IPv4 to its
- * /24, IPv6 to its /48 (an IPv4-mapped IPv6 address counts as IPv4), as
+ * /24, IPv6 to its /48 (an IPv4-mapped IPv6 address counts as IPv4, a
+ * zone id is dropped), as
  * "192.0.2.0/24" or "2001:db8:1::/48". EX_DATAERR if it is not an address.
  */
 #define CONSENT_IP_MAX 64

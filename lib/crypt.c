@@ -184,7 +184,9 @@ crypt_key_read(int may_create, uint8_t key[RV_KEY_LEN], int *created,
 		*created = 0;
 	if ((rc = crypt_init(e)) != 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO or a device in its place must not hang the
+	 * tool; it is refused below as not a file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT && may_create) {
 		int won;
 
@@ -192,7 +194,7 @@ crypt_key_read(int may_create, uint8_t key[RV_KEY_LEN], int *created,
 			return rc;
 		if (created != NULL)
 			*created = won;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	}
 	if (fd < 0) {
 		if (errno == ENOENT)

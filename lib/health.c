@@ -48,6 +48,21 @@ health_check_text(const char *text, size_t n, struct rv_err *e)
 	return 0;
 }
 
+/* Notes saved on Windows end their lines in CR LF: the same lines. A lone
+ * CR stays, to be refused as a control character. */
+static size_t
+crlf_to_lf(char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != '\r' || i + 1 == len || buf[i + 1] != '\n')
+			buf[o++] = buf[i];
+	/* What moved down is not left behind in the tail. */
+	rv_wipe(buf + o, len - o);
+	return o;
+}
+
 int
 health_read(FILE *fp, char **text, size_t *n, struct rv_err *e)
 {
@@ -78,6 +93,7 @@ health_read(FILE *fp, char **text, size_t *n, struct rv_err *e)
 		    "health text is too long (more than %d bytes)", HEALTH_MAX);
 		goto fail;
 	}
+	len = crlf_to_lf(buf, len);
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' ||
 	    buf[len - 1] == '\t' || buf[len - 1] == '\r'))
 		len--;

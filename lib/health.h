@@ -10,8 +10,8 @@
 #define HEALTH_MAX 16384	/* bytes of text */
 
 /* Reads the whole text from fp: at most HEALTH_MAX bytes of UTF-8, no
- * control characters but tab and newline; trailing blanks and newlines
- * are dropped. EX_DATAERR otherwise. Free with health_free(). */
+ * control characters but tab and newline (CR LF is read as a newline);
+ * trailing blanks and newlines are dropped. EX_DATAERR otherwise. Free with health_free(). */
 int health_read(FILE *fp, char **text, size_t *n, struct rv_err *e);
 int health_check_text(const char *text, size_t n, struct rv_err *e);
 /* Wipes and frees a text. */

@@ -24,6 +24,24 @@ fingerprint(const uint8_t master[RV_KEY_LEN], char hex[65])
 	rv_wipe(k, sizeof(k));
 }
 
+/* Whether anything here was sealed or MACed under a key: with no
+ * fingerprint stored (a meta table lost or emptied) this is the only
+ * witness that a new key would orphan it. */
+static int
+sealed_data(sqlite3 *db, int *found, struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM client_health) OR "
+	    "EXISTS (SELECT 1 FROM gcal_account) OR "
+	    "EXISTS (SELECT 1 FROM audit WHERE mac IS NOT NULL)";
+	int64_t v = 0;
+	int rc;
+
+	rc = db_int(db, sql, 0, &v, NULL, e);
+	*found = rc == 0 && v != 0;
+	return rc;
+}
+
 /*
  * may_create: a key file may be made when the database names none. Reading
  * what is already sealed never may: with no fingerprint stored there is
@@ -35,24 +53,26 @@ subkey(sqlite3 *db, int purpose, int may_create, uint8_t out[RV_KEY_LEN],
 {
 	uint8_t master[RV_KEY_LEN];
 	char *stored = NULL, fp[65];
-	int rc;
+	int rc, sealed = 0;
 
 	if (created != NULL)
 		*created = 0;
 	if ((rc = db_meta_get(db, "key_check", &stored, e)) != 0)
 		return rc;
-	if (stored == NULL && !may_create)
+	if (stored == NULL && (rc = sealed_data(db, &sealed, e)) != 0)
+		return rc;
+	if (stored == NULL && !sealed && !may_create)
 		return rv_fail(e, EX_CONFIG,
 		    "the database names no key: nothing was ever encrypted in "
 		    "it");
-	rc = crypt_key_read(stored == NULL, master, created, e);
+	rc = crypt_key_read(stored == NULL && !sealed, master, created, e);
 	if (rc != 0) {
 		struct stat st;
 
 		/* A key that is gone is to be restored, not made anew; one in
 		 * the wrong mode has its own fix in the message already. */
-		if (stored != NULL && stat(crypt_key_path(), &st) < 0 &&
-		    errno == ENOENT) {
+		if ((stored != NULL || sealed) &&
+		    stat(crypt_key_path(), &st) < 0 && errno == ENOENT) {
 			char msg[sizeof(e->msg)];
 
 			snprintf(msg, sizeof(msg), "%s", e->msg);

@@ -288,10 +288,13 @@ int
 policy_affected(sqlite3 *db, const char *version,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e)
 {
+	/* An appointment in the window, or one booked before the change
+	 * for after it: that client comes under the new text unaware. */
 	static const char sql[] =
 	    "SELECT " CLIENT_COLS " FROM client WHERE id IN ("
 	    "  SELECT client_id FROM appointment"
-	    "  WHERE start >= ? AND start < ? AND status <> 'cancelled'"
+	    "  WHERE ((start >= ?1 AND start < ?2) OR"
+	    "  (start >= ?2 AND created < ?2)) AND status <> 'cancelled'"
 	    "  AND client_id IS NOT NULL) ORDER BY id";
 	sqlite3_stmt *st;
 	int64_t effective, since;

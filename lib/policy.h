@@ -43,8 +43,9 @@ int policy_text(sqlite3 *db, const char *version, void **text, size_t *n,
 int policy_in_force(sqlite3 *db, int64_t t, char **version, char **url,
     struct rv_err *e);
 /* The clients with an appointment, not cancelled, in the
- * POLICY_AFFECTED_MONTHS before version took effect, as client records
- * in id order. EX_NOINPUT: no such version. */
+ * POLICY_AFFECTED_MONTHS before version took effect, or booked before it
+ * took effect for a time after, as client records in id order.
+ * EX_NOINPUT: no such version. */
 int policy_affected(sqlite3 *db, const char *version,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e);
 

@@ -142,11 +142,20 @@ marketing|grant"
 	[ "$(rv_json '["ip"]')" = 10.1.2.0/24 ]
 	run consent withdraw 1 reminders --ip 2001:DB8:FFFF:FFFF::
 	[ "$(rv_json '["ip"]')" = 2001:db8:ffff::/48 ]
+	# A zone id, as a server may pass in REMOTE_ADDR for a link-local
+	# client, goes with the bits truncation drops: the withdrawal stands.
+	run consent withdraw 1 marketing --method web --ip fe80::1:2:3%eth0
+	assert_success
+	[ "$(rv_json '["ip"]')" = fe80::/48 ]
+	run consent withdraw 2 reminders --ip ::ffff:10.9.8.7%2
+	[ "$(rv_json '["ip"]')" = 10.9.8.0/24 ]
 	run rv_sql "SELECT ip FROM consent ORDER BY id"
 	assert_output "192.168.1.0/24
 2001:db8:abcd::/48
 10.1.2.0/24
-2001:db8:ffff::/48"
+2001:db8:ffff::/48
+fe80::/48
+10.9.8.0/24"
 	# The full addresses are nowhere in the file.
 	run grep -c -a -e 192.168.1.77 -e 3456 -e 10.1.2.3 "$RISERVA_DB"
 	assert_output 0
@@ -154,7 +163,8 @@ marketing|grant"
 
 @test "a bad IP address is refused with 65 and nothing is written" {
 	rv_centre
-	for bad in 300.1.1.1 192.168.1 fe80::1%eth0 example.com ''; do
+	for bad in 300.1.1.1 192.168.1 fe80::1% %eth0 192.168.1.1%eth0 \
+	    example.com ''; do
 		run consent grant 1 reminders --ip "$bad"
 		assert_failure 65
 	done
@@ -309,6 +319,33 @@ reminders|withdraw"
 	run consent receipt 1 --format csv
 	assert_failure 64
 	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'consent.receipt'")" = 0 ]
+}
+
+@test "receipt: config values the schema would reject are a config error, not an invalid receipt" {
+	rv_centre
+	clinic_config
+	export RISERVA_CLINIC_POLICY_URL=https://aurora.example/p
+	consent grant 1 reminders >/dev/null
+	RISERVA_CLINIC_JURISDICTION=it run --separate-stderr consent receipt 1
+	assert_failure 78
+	assert_output ''
+	[ "$stderr" = "consent: clinic.jurisdiction 'it' is not a country code: write it as two capital letters (ISO 3166-1 alpha-2), such as IT" ]
+	RISERVA_CLINIC_JURISDICTION=Italy run consent receipt 1
+	assert_failure 78
+	RISERVA_CLINIC_URL=www.aurora.example run consent receipt 1
+	assert_failure 78
+	assert_output "consent: bad clinic.url 'www.aurora.example' in the config: an http:// or https:// URL"
+	RISERVA_CLINIC_POLICY_URL=aurora.example/privacy run consent receipt 1
+	assert_failure 78
+	assert_output "consent: bad clinic.policy_url 'aurora.example/privacy' in the config: an http:// or https:// URL"
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'consent.receipt'")" = 0 ]
+	# Set right, each is in a receipt the schema accepts.
+	RISERVA_CLINIC_JURISDICTION=CH RISERVA_CLINIC_URL=https://aurora.example run consent receipt 1
+	assert_success
+	[ "$(rv_json '["jurisdiction"]')" = CH ]
+	[ "$(rv_json '["piiControllers"][0]["piiControllerUrl"]')" = https://aurora.example ]
+	run validate_receipt <<<"$output"
+	assert_output valid
 }
 
 @test "receipt: clients from records on stdin, one receipt per line" {
@@ -470,6 +507,15 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	assert_output "consent: the policy text is empty"
 	run consent policy add --version v1 --effective 2026-01-01 --url https://a.example --file "$BATS_TEST_TMPDIR/none"
 	assert_failure 66
+	# A folder is not a text either: the same 66, with the reason.
+	mkdir "$BATS_TEST_TMPDIR/folder"
+	run consent policy add --version v1 --effective 2026-01-01 --url https://a.example --file "$BATS_TEST_TMPDIR/folder"
+	assert_failure 66
+	assert_output "consent: cannot read $BATS_TEST_TMPDIR/folder: Is a directory"
+	head -c 8388609 /dev/zero >"$BATS_TEST_TMPDIR/big"
+	run consent policy add --version v1 --effective 2026-01-01 --url https://a.example --file "$BATS_TEST_TMPDIR/big"
+	assert_failure 65
+	assert_output "consent: $BATS_TEST_TMPDIR/big: the policy text is too long (more than 8388608 bytes)"
 	run consent policy add --version v1 --url https://a.example --file "$BATS_TEST_TMPDIR/p"
 	assert_failure 64
 	[ "$(rv_sql 'SELECT count(*) FROM policy')" = 0 ]
@@ -510,11 +556,15 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	book add --client 1 --service Viso --staff giulia@example.com --at '2025-03-03 10:00' >/dev/null
 	book add --client 1 --service Viso --staff giulia@example.com --at '2026-11-30 10:00' >/dev/null
 	book add --client 2 --service Viso --staff giulia@example.com --at '2024-11-25 10:00' >/dev/null
-	# Luca cancelled; Sara from the day it takes effect; Piero just in.
+	# Luca cancelled; Piero just in; Sara booked now for the day it takes
+	# effect: she comes under the new text, so she is told too.
 	book add --client 3 --service Viso --staff giulia@example.com --at '2025-06-02 10:00' >/dev/null
 	book cancel 4 >/dev/null
 	book add --client 4 --service Viso --staff giulia@example.com --at '2026-12-01 09:00' >/dev/null
 	book add --client 5 --service Massaggio --staff marco@example.com --at '2024-12-02 10:00' >/dev/null
+	# Anna books again after it took effect: she was shown the new text.
+	RISERVA_NOW=2026-12-02T08:00:00+01:00 book add --client 2 --service Viso --staff giulia@example.com --at '2026-12-09 10:00' >/dev/null
+	[ "$(rv_sql 'SELECT count(*) FROM appointment WHERE client_id = 2')" = 2 ]
 	unset RISERVA_NOW
 	export RISERVA_NOW=2026-11-30T08:00:00+01:00
 	printf 'x\n' >"$BATS_TEST_TMPDIR/p"
@@ -522,8 +572,9 @@ print(body.decode() + "." + base64.urlsafe_b64encode(mac).decode().rstrip("="))'
 	run consent policy affected 2026-2
 	assert_success
 	assert_line --index 0 --partial '{"type":"client","id":1,"name":"Mario"'
-	assert_line --index 1 --partial '{"type":"client","id":5,"name":"Piero"'
-	[ "${#lines[@]}" -eq 2 ]
+	assert_line --index 1 --partial '{"type":"client","id":4,"name":"Sara"'
+	assert_line --index 2 --partial '{"type":"client","id":5,"name":"Piero"'
+	[ "${#lines[@]}" -eq 3 ]
 	run consent policy affected 2026-2 --format table
 	assert_line --index 0 'ID  NAME   SURNAME  EMAIL              PHONE          BIRTH  LANG  RESTRICTED'
 	run consent policy affected 1999-1

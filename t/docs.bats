@@ -147,3 +147,14 @@ say() {
 		[[ $page == *"$output"* ]] || fail "book(1) lacks: $output"
 	done
 }
+
+@test "the manuals close every quoted word: no Qq that swallows the rest of its line" {
+	# '.Qq a No or Qq b' renders as "a or "b"": Qq quotes everything after
+	# it on the line. The empty values of riserva.conf(5) are the only "".
+	for page in "$RV_ROOT"/man/*.[157]; do
+		run bash -c "mandoc -Tascii '$page' | col -b | grep -v '= \"\"\$' |
+		    grep -E '\"\"|\"[A-Za-z0-9._-]+(,| or| :) '"
+		assert_failure 1
+		[ -z "$output" ] || fail "${page##*/}: $output"
+	done
+}

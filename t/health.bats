@@ -136,6 +136,14 @@ health.clear|1|client 1|health|"
 	run bash -c "printf 'riga\tuno\nriga due è\n\n  ' | client health 1 --set && client health 1 --format table"
 	assert_success
 	assert_output "$(printf 'riga\tuno\nriga due è')"
+	# Lines ended in CR LF, as a file saved on Windows has them, are the
+	# same lines; a CR alone is still a control character.
+	run bash -c "printf 'riga uno\r\nriga due\r\n' | client health 1 --set && client health 1 --format table"
+	assert_success
+	assert_output "$(printf 'riga uno\nriga due')"
+	run bash -c "printf 'riga\runo\n' | client health 1 --set"
+	assert_failure 65
+	assert_output "client: health text contains a control character (byte 5)"
 }
 
 @test "the text is stored only encrypted, bound to its row" {
@@ -234,6 +242,24 @@ health.delete|health|"
 	for f in "$RISERVA_DB" "$RISERVA_DB-wal" "$RISERVA_DB-shm"; do
 		[ "$(bytes_in "$f" "${cipher:0:64}")" = no ]
 	done
+}
+
+@test "notes replaced by --set leave no copy of the old ones in the files" {
+	# Their ciphertext still opens under the key and the row's own
+	# associated data: replaced notes are deleted notes.
+	rv_centre
+	consent grant 1 health >/dev/null
+	hold_db
+	set_health 1 2>/dev/null
+	old=$(rv_sql "SELECT hex(data) FROM client_health WHERE client_id = 1")
+	printf 'Nessuna allergia\n' | client health 1 --set
+	new=$(rv_sql "SELECT hex(data) FROM client_health WHERE client_id = 1")
+	[ "$old" != "$new" ]
+	[ ! -s "$RISERVA_DB-wal" ]
+	for f in "$RISERVA_DB" "$RISERVA_DB-wal" "$RISERVA_DB-shm"; do
+		[ "$(bytes_in "$f" "${old:0:64}")" = no ]
+	done
+	[ "$(bytes_in "$RISERVA_DB" "${new:0:64}")" = yes ]
 }
 
 @test "a restricted client gets no new health data; an unknown one is 66" {

@@ -86,6 +86,32 @@ sealed() {
 	assert_output "Allergia al lattice"
 }
 
+@test "with its fingerprint lost, sealed data still keeps a new key from being made" {
+	sealed
+	consent grant 1 marketing >/dev/null
+	mv "$RISERVA_KEY" "$BATS_TEST_TMPDIR/key.bak"
+	rv_sql "DELETE FROM meta WHERE key = 'key_check'"
+	run --separate-stderr client health 1
+	assert_failure 78
+	assert_output ''
+	[ "$stderr" = "client: no key file $RISERVA_KEY; the database holds data encrypted with it: restore the key file from your backup (a new key cannot read it)" ]
+	run bash -c "printf 'x\n' | client health 1 --set"
+	assert_failure 78
+	run consent grant 2 marketing
+	assert_failure 78
+	run consent token 1 marketing
+	assert_failure 78
+	assert_file_not_exists "$RISERVA_KEY"
+	# The key restored is adopted again, and opens what it sealed.
+	mv "$BATS_TEST_TMPDIR/key.bak" "$RISERVA_KEY"
+	run client health 1 --format table
+	assert_success
+	assert_output "Allergia al lattice"
+	[ "$(rv_sql "SELECT length(value) FROM meta WHERE key = 'key_check'")" = 64 ]
+	run audit verify
+	assert_success
+}
+
 @test "a wrong key is a clean error with no output" {
 	sealed
 	cp "$RISERVA_KEY" "$BATS_TEST_TMPDIR/key.good"
@@ -113,6 +139,20 @@ sealed() {
 	mkdir -p "$BATS_TEST_TMPDIR/dir"
 	RISERVA_KEY="$BATS_TEST_TMPDIR/dir" run client health 1
 	assert_failure 78
+	assert_output "client: key file $BATS_TEST_TMPDIR/dir is not a file"
+	# Nor may a FIFO in its place hang the tool, waiting for a writer.
+	mkfifo -m 600 "$BATS_TEST_TMPDIR/fifo"
+	RISERVA_KEY="$BATS_TEST_TMPDIR/fifo" run timeout 10 client health 1
+	assert_failure 78
+	assert_output "client: key file $BATS_TEST_TMPDIR/fifo is not a file"
+	# Wrong sizes, a stray digit, a space before it: damaged, all.
+	for k in "$(printf '%063x' 1)" "$(printf '%065x' 1)" \
+	    "$(printf '%063xg' 1)" " $(printf '%064x' 1)"; do
+		printf '%s\n' "$k" >"$RISERVA_KEY"
+		run client health 1
+		assert_failure 78
+		assert_output --partial "is damaged: expected 64 hex digits"
+	done
 }
 
 @test "a key file that exists before the database is adopted, not replaced" {
