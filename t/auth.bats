@@ -174,6 +174,25 @@ staff.login_locked"
 	assert_success
 }
 
+@test "logins tried at once are paced like logins tried in turn" {
+	staff_centre
+	# The real count: each guess takes long enough for the others to start.
+	unset RISERVA_SECURITY_PBKDF2_ITERATIONS
+	staff passwd giulia@example.com <<<"secret-giulia" >/dev/null
+	for i in 1 2 3 4 5 6 7 8; do
+		staff login giulia@example.com <<<"guess $i" >/dev/null \
+			2>"$BATS_TEST_TMPDIR/err$i" &
+	done
+	wait
+	# One guess was tried; the others were told to wait, not let through.
+	[ "$(rv_sql "SELECT failed, locked FROM staff_auth WHERE staff_id = 1")" = "1|0" ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c '^staff: wrong email or password$')" = 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c '^staff: too many failed logins: wait [0-9]* s before trying again$')" = 7 ]
+	run rv_sql "SELECT action, count(*) FROM audit WHERE ref = 'staff 1' AND action LIKE 'staff.lo%' GROUP BY action ORDER BY action"
+	assert_output "staff.login_failed|1
+staff.login_paced|7"
+}
+
 @test "a session ends after 5 minutes without use, and use keeps it alive" {
 	staff_centre
 	login_as boss
@@ -255,6 +274,11 @@ desk@example.com|appointment.add"
 	run staff login marco@example.com <<<"secret-marco"
 	assert_failure 77
 	assert_output "staff: the account marco@example.com is inactive"
+	# The right password is no failed guess: made active, no wait.
+	[ "$(rv_sql "SELECT failed FROM staff_auth WHERE staff_id = 2")" = 0 ]
+	staff edit marco@example.com --active >/dev/null
+	run staff login marco@example.com <<<"secret-marco"
+	assert_success
 }
 
 @test "with logins required: no login, no access; cron's verbs run as the system actor" {
