@@ -716,6 +716,7 @@ auth_session(sqlite3 *db, const struct rv_who *w, const char *token_path,
 	static const char touch[] =
 	    "UPDATE session SET last_used = ?2 WHERE id = ?1 AND last_used < ?2";
 	sqlite3_stmt *st;
+	int64_t busy = 0;
 	int active = 0, found, rc;
 
 	*state = AUTH_NONE;
@@ -733,15 +734,27 @@ auth_session(sqlite3 *db, const struct rv_who *w, const char *token_path,
 	*state = AUTH_OK;
 	if (w->now <= s->last_used)
 		return 0;
-	/* Used now: the idle clock starts again. */
+	/* Used now: the idle clock starts again. Not waited for: a tool
+	 * that only reads must not queue behind a writer to say so, and a
+	 * busy database leaves the clock where it was. */
 	if ((rc = db_prepare(db, touch, &st, e)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, s->id);
 	sqlite3_bind_int64(st, 2, w->now);
-	rc = step_done(db, st, e, "session");
-	if (rc == 0)
+	if ((rc = db_int(db, "PRAGMA busy_timeout", 0, &busy, NULL, e)) !=
+	    0) {
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, 0);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	sqlite3_busy_timeout(db, (int)busy);
+	if (rc == SQLITE_DONE)
 		s->last_used = w->now;
-	return rc;
+	else if (rc != SQLITE_BUSY)
+		return db_fail(db, rc, e, "session");
+	return 0;
 }
 
 int

@@ -215,6 +215,34 @@ staff.login_paced|7"
 	assert_output "$(date -d 2026-11-30T08:14:01+01:00 +%s)|boss@example.com|staff.session_expired"
 }
 
+@test "a logged-in reader does not wait for a writer to note the session's use" {
+	staff_centre
+	login_as boss
+	export RISERVA_DB_BUSY_TIMEOUT=20000
+	# A writer holds the write lock for 4 seconds.
+	{
+		printf 'BEGIN IMMEDIATE;\n'
+		printf '.shell touch %s\n' "$BATS_TEST_TMPDIR/locked"
+		printf '.shell sleep 4\n'
+		printf 'COMMIT;\n'
+	} | sqlite3 "$RISERVA_DB" &
+	writer=$!
+	while [ ! -e "$BATS_TEST_TMPDIR/locked" ]; do sleep 0.05; done
+	export RISERVA_NOW=2026-11-30T08:01:00+01:00
+	run client list
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	# Done while the writer still holds the lock.
+	kill -0 "$writer"
+	wait "$writer"
+	# That use could not be noted; the next one is.
+	[ "$(rv_sql 'SELECT last_used FROM session')" = "$(date -d 2026-11-30T08:00:00+01:00 +%s)" ]
+	export RISERVA_NOW=2026-11-30T08:02:00+01:00
+	run staff whoami
+	assert_success
+	[ "$(rv_json '["last_used"]')" = 2026-11-30T08:02:00+01:00 ]
+}
+
 @test "with logins required, an expired session is refused with 77" {
 	staff_centre
 	login_as desk
