@@ -341,6 +341,33 @@ tester|access.denied|book add"
 	assert_success
 }
 
+@test "jobs from cron and the timers never run as a logged-in staff member" {
+	staff_centre
+	login_as desk
+	export RISERVA_SECURITY_REQUIRE_LOGIN=on
+	# Every example job drops the runtime folder the sessions live in.
+	for f in "$RV_ROOT"/share/riserva/systemd/*.service; do
+		grep -qx 'UnsetEnvironment=XDG_RUNTIME_DIR' "$f"
+	done
+	for f in "$RV_ROOT"/share/riserva/cron/*; do
+		grep -qx 'XDG_RUNTIME_DIR=' "$f"
+	done
+	# So a job every few minutes is the system actor, and the
+	# receptionist's session still ends after 5 idle minutes.
+	for t in 08:02 08:04 08:06; do
+		RISERVA_NOW=2026-11-30T$t:00+01:00 XDG_RUNTIME_DIR= \
+			run backup create --output "$BATS_TEST_TMPDIR/bk"
+		assert_success
+		[ "$(rv_sql 'SELECT actor FROM audit ORDER BY id DESC LIMIT 1')" = system ]
+	done
+	RISERVA_NOW=2026-11-30T08:06:00+01:00 run staff whoami
+	assert_failure 1
+	# With the folder, the same job would have been the receptionist's.
+	login_as desk
+	run backup create --output "$BATS_TEST_TMPDIR/bk"
+	assert_failure 77
+}
+
 @test "reception: clients and bookings, not staff, services, audit, backups" {
 	staff_centre
 	login_as desk
