@@ -385,6 +385,9 @@ breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
 	static const char subjects[] =
 	    "SELECT id, client_id FROM breach_subject WHERE breach_id = ? "
 	    "AND client_id IS NOT NULL AND notified IS NULL ORDER BY id";
+	static const char linked[] =
+	    "SELECT count(*) FROM breach_subject WHERE breach_id = ? "
+	    "AND client_id IS NOT NULL";
 	static const char mark[] =
 	    "UPDATE breach_subject SET notified = ? WHERE id = ?";
 	static const char done[] =
@@ -393,12 +396,20 @@ breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
 	sqlite3_stmt *st = NULL, *up = NULL;
 	json_t *fields = NULL;
 	char ref[32];
-	int64_t msg;
+	int64_t msg, n = 0;
 	int rc;
 
 	*queued = *already = 0;
 	if ((rc = breach_exists(db, id, NULL, e)) != 0 ||
-	    (rc = db_prepare(db, get, &st, e)) != 0)
+	    (rc = db_int(db, linked, id, &n, NULL, e)) != 0)
+		return rc;
+	/* Nobody linked is nobody told: the register must not say they
+	 * were. */
+	if (n == 0)
+		return rv_fail(e, EX_REFUSED, "breach %lld: no client is "
+		    "linked to it: name the people affected first "
+		    "(gdpr-breach link)", (long long)id);
+	if ((rc = db_prepare(db, get, &st, e)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -448,6 +459,10 @@ breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
 		rc = db_fail(db, rc, e, "breach");
 		goto out;
 	}
+	rc = 0;
+	/* Everyone linked was told before: nothing changes. */
+	if (*queued == 0 && *already == 0)
+		goto out;
 	sqlite3_finalize(up);
 	up = NULL;
 	if ((rc = db_prepare(db, done, &up, e)) != 0)
