@@ -388,10 +388,15 @@ tester|access.denied|book add"
 	done
 	run staff add --name X --email x@example.com
 	assert_output "staff: desk@example.com (reception) may not use 'staff add'"
+	# A tool without verbs is named alone.
+	run gdpr-erase 1 --reason "art. 17"
+	assert_failure 77
+	assert_output "gdpr-erase: desk@example.com (reception) may not use 'gdpr-erase'"
+	[ "$(rv_sql "SELECT ref FROM audit ORDER BY id DESC LIMIT 1")" = gdpr-erase ]
 	run staff list
 	assert_success
 	[ ! -e "$BATS_TEST_TMPDIR/bk" ]
-	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'access.denied' AND actor = 'desk@example.com'")" = 9 ]
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'access.denied' AND actor = 'desk@example.com'")" = 10 ]
 }
 
 @test "operator: their own agenda only; no client register, no bookings" {
