@@ -69,6 +69,7 @@ static const struct access_rule {
 	{ "notify", "", A | R | S },
 	{ "notify", "send", A | R | S },
 	{ "notify", "list", A | R },
+	{ "notify", "show", A | R },
 	{ "notify", "retry", A | R },
 	{ "notify", "policy", A },
 	{ "notify", "marketing", A },

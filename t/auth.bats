@@ -378,6 +378,11 @@ tester|access.denied|book add"
 	assert_success
 	run client show lia@example.com
 	assert_success
+	# The booking's confirmation, in the outbox: listed and shown.
+	run notify list
+	assert_success
+	run notify show "$(rv_json '["id"]')"
+	assert_success
 	for cmd in "staff add --name X --email x@example.com" \
 	    "staff hours marco@example.com mon 09:00-10:00" \
 	    "catalog add --name Pedicure --duration 30" "audit list" \
