@@ -205,14 +205,23 @@ breach_update(sqlite3 *db, const struct rv_who *w, int64_t id,
 	    "consequences = coalesce(?8, consequences), "
 	    "measures = coalesce(?9, measures), updated = ?10 WHERE id = ?1";
 	struct rv_buf f = { 0 };
+	int64_t told = 0;
+	char when[40];
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = check_fields(b, e)) != 0 ||
-	    (rc = breach_exists(db, id, NULL, e)) != 0)
+	    (rc = breach_exists(db, id, &told, e)) != 0)
 		return rc;
 	if (b->detected > w->now)
 		return rv_fail(e, EX_DATAERR, "--detected is in the future");
+	/* The authority cannot have been told before it was known. */
+	if (b->detected && told != 0 && b->detected > told) {
+		tm_local(told, when);
+		return rv_fail(e, EX_DATAERR, "breach %lld: --detected is "
+		    "after the authority was notified (%s)", (long long)id,
+		    when);
+	}
 	field_names(b, &f);
 	if (f.s == NULL)
 		return rv_fail(e, EX_USAGE, "update needs a field to change");

@@ -106,6 +106,13 @@ open_breach() {
 	run gdpr-breach notify-authority 9 --at '2026-12-01 09:00'
 	assert_failure 66
 	assert_output "gdpr-breach: no such breach 9"
+	# Nor can a later correction put the detection after the notice.
+	run gdpr-breach update 1 --detected '2026-12-01 09:30'
+	assert_failure 65
+	assert_output "gdpr-breach: breach 1: --detected is after the authority was notified (2026-12-01 09:00)"
+	[ "$(rv_sql 'SELECT detected FROM breach WHERE id = 1')" = "$(date -d 2026-11-30T08:00:00+01:00 +%s)" ]
+	run gdpr-breach update 1 --detected '2026-12-01 09:00'
+	assert_success
 }
 
 @test "link names the people touched, by operand or from client records" {
