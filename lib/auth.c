@@ -228,21 +228,6 @@ cred_match(const struct cred *c, const char *pass, int *ok, struct rv_err *e)
 	return 0;
 }
 
-int
-auth_check_password(sqlite3 *db, int64_t staff_id, const char *pass, int *ok,
-    struct rv_err *e)
-{
-	struct cred c;
-	int rc;
-
-	*ok = 0;
-	if ((rc = cred_load(db, NULL, staff_id, &c, e)) != 0)
-		return rc;
-	if (!c.has_pw)
-		return 0;
-	return cred_match(&c, pass, ok, e);
-}
-
 /* The wait after k failures: delay, 2 delay, 4 delay ... */
 static int64_t
 pace(int64_t delay, int64_t k)
@@ -266,9 +251,10 @@ enum { CLAIM_OK, CLAIM_LOCKED, CLAIM_PACED };
  */
 static int
 login_claim(sqlite3 *db, const struct rv_who *w, const char *email,
-    const struct auth_policy *p, struct cred *c, int *verdict,
-    int64_t *wait, struct rv_err *e)
+    int64_t staff_id, const char *what, const struct auth_policy *p,
+    struct cred *c, int *verdict, int64_t *wait, struct rv_err *e)
 {
+	char action[32];
 	static const char claim[] =
 	    "UPDATE staff_auth SET failed = failed + 1, failed_at = ?2 "
 	    "WHERE staff_id = ?1";
@@ -280,15 +266,15 @@ login_claim(sqlite3 *db, const struct rv_who *w, const char *email,
 	*wait = 0;
 	if ((rc = db_begin(db, e)) != 0)
 		return rc;
-	if ((rc = cred_load(db, email, 0, c, e)) != 0)
+	if ((rc = cred_load(db, email, staff_id, c, e)) != 0)
 		goto fail;
 	if (c->has_pw && c->locked) {
 		*verdict = CLAIM_LOCKED;
-		refusal = "staff.login_locked";
+		refusal = "locked";
 	} else if (c->has_pw && c->failed > 0 &&
 	    (*wait = c->failed_at + pace(p->delay, c->failed) - w->now) > 0) {
 		*verdict = CLAIM_PACED;
-		refusal = "staff.login_paced";
+		refusal = "paced";
 	} else if (c->has_pw) {
 		if ((rc = db_prepare(db, claim, &st, e)) != 0)
 			goto fail;
@@ -297,8 +283,10 @@ login_claim(sqlite3 *db, const struct rv_who *w, const char *email,
 		if ((rc = step_done(db, st, e, "staff")) != 0)
 			goto fail;
 	}
-	if (refusal != NULL)
-		audit_staff(db, w, refusal, c->staff_id, NULL, &rc, e);
+	if (refusal != NULL) {
+		snprintf(action, sizeof(action), "staff.%s_%s", what, refusal);
+		audit_staff(db, w, action, c->staff_id, NULL, &rc, e);
+	}
 	if (rc != 0)
 		goto fail;
 	return db_commit(db, e);
@@ -311,8 +299,10 @@ fail:
  * locks once the count reaches security.login_attempts. */
 static int
 login_failed(sqlite3 *db, const struct rv_who *w, const struct cred *c,
-    const struct auth_policy *p, int *locked_now, struct rv_err *e)
+    const char *what, const struct auth_policy *p, int *locked_now,
+    struct rv_err *e)
 {
+	char action[32];
 	static const char sql[] =
 	    "UPDATE staff_auth SET locked = 1 WHERE staff_id = ?1 "
 	    "AND NOT locked AND failed >= ?2";
@@ -331,8 +321,8 @@ login_failed(sqlite3 *db, const struct rv_who *w, const struct cred *c,
 			goto fail;
 		*locked_now = sqlite3_changes(db) > 0;
 	}
-	audit_staff(db, w, "staff.login_failed", c->found ? c->staff_id : 0,
-	    NULL, &rc, e);
+	snprintf(action, sizeof(action), "staff.%s_failed", what);
+	audit_staff(db, w, action, c->found ? c->staff_id : 0, NULL, &rc, e);
 	if (*locked_now)
 		audit_staff(db, w, "staff.lock", c->staff_id, "locked", &rc,
 		    e);
@@ -369,6 +359,51 @@ login_inactive(sqlite3 *db, const struct rv_who *w, const struct cred *c,
 	return db_commit(db, e);
 fail:
 	db_rollback(db);
+	return rc;
+}
+
+int
+auth_check_current(sqlite3 *db, const struct rv_who *w, int64_t staff_id,
+    const char *pass, const struct auth_policy *p, struct rv_err *e)
+{
+	static const char reset[] =
+	    "UPDATE staff_auth SET failed = 0, failed_at = NULL "
+	    "WHERE staff_id = ?";
+	sqlite3_stmt *st;
+	struct cred c;
+	int64_t wait;
+	int ok = 0, locked_now, verdict, rc;
+
+	if ((rc = login_claim(db, w, NULL, staff_id, "passwd", p, &c,
+	    &verdict, &wait, e)) != 0)
+		goto out;
+	if (verdict == CLAIM_LOCKED) {
+		rc = rv_fail(e, EX_NOPERM, "the account %s is locked after "
+		    "%ld failed attempts: an admin must set a new password",
+		    c.email, p->attempts);
+		goto out;
+	}
+	if (verdict == CLAIM_PACED) {
+		rc = rv_fail(e, EX_TEMPFAIL, "too many wrong passwords: wait "
+		    "%lld s before trying again", (long long)wait);
+		goto out;
+	}
+	if (c.has_pw && (rc = cred_match(&c, pass, &ok, e)) != 0)
+		goto out;
+	if (!ok) {
+		if ((rc = login_failed(db, w, &c, "passwd", p, &locked_now,
+		    e)) == 0)
+			rc = rv_fail(e, EX_NOPERM, locked_now ? "wrong "
+			    "password; the account is now locked" :
+			    "wrong password");
+		goto out;
+	}
+	if ((rc = db_prepare(db, reset, &st, e)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, c.staff_id);
+	rc = step_done(db, st, e, "staff");
+out:
+	rv_wipe(&c, sizeof(c));
 	return rc;
 }
 
@@ -578,7 +613,8 @@ auth_login(sqlite3 *db, const struct rv_who *w, const char *email,
 
 	memset(s, 0, sizeof(*s));
 	tmp[0] = '\0';
-	if ((rc = login_claim(db, w, email, p, &c, &verdict, &wait, e)) != 0)
+	if ((rc = login_claim(db, w, email, 0, "login", p, &c, &verdict, &wait,
+	    e)) != 0)
 		goto out;
 	if (verdict == CLAIM_LOCKED) {
 		rc = rv_fail(e, EX_NOPERM, "the account %s is locked after "
@@ -601,7 +637,8 @@ auth_login(sqlite3 *db, const struct rv_who *w, const char *email,
 	if (rc != 0)
 		goto out;
 	if (!ok) {
-		if ((rc = login_failed(db, w, &c, p, &locked_now, e)) == 0)
+		if ((rc = login_failed(db, w, &c, "login", p, &locked_now,
+		    e)) == 0)
 			rc = rv_fail(e, EX_NOPERM, locked_now ? "wrong email "
 			    "or password; the account is now locked" :
 			    "wrong email or password");

@@ -462,8 +462,18 @@ tester|access.denied|book add"
 	run staff passwd giulia@example.com <<<$'not my password\nnew secret pass'
 	assert_failure 77
 	assert_output "staff: wrong password"
+	# A wrong current password is a failed login: paced, counted, on
+	# the record, so a terminal left open is no way to guess it.
+	run staff passwd giulia@example.com <<<$'another guess\nnew secret pass'
+	assert_failure 75
+	assert_output "staff: too many wrong passwords: wait 5 s before trying again"
+	run rv_sql "SELECT actor, action, ref FROM audit WHERE action LIKE 'staff.passwd_%'"
+	assert_output "giulia@example.com|staff.passwd_failed|staff 1
+giulia@example.com|staff.passwd_paced|staff 1"
+	export RISERVA_NOW=2026-11-30T08:00:05+01:00
 	run staff passwd giulia@example.com <<<$'secret-giulia\nnew secret pass'
 	assert_success
+	[ "$(rv_sql 'SELECT failed FROM staff_auth WHERE staff_id = 1')" = 0 ]
 	login_as boss
 	run staff passwd marco@example.com <<<"boss set this"
 	assert_success
