@@ -381,11 +381,10 @@ staff_passwd(struct rv_ctx *ctx, int argc, char **argv)
 			rv_need_role(ctx, RV_ROLE_ADMIN,
 			    "set another staff member's password");
 		cur = rv_read_line(ctx, "current password: ", 1);
-		rc = auth_check_password(rv_db(ctx), id, cur, &ok, &ctx->err);
+		rc = auth_check_current(rv_db(ctx), &ctx->who, id, cur, &p,
+		    &ctx->err);
 		rv_free_secret(cur);
 		rv_check(ctx, rc);
-		if (!ok)
-			rv_die(ctx, EX_NOPERM, "wrong password");
 	}
 	pass = rv_read_line(ctx, "new password: ", 1);
 	if (isatty(STDIN_FILENO)) {

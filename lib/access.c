@@ -69,6 +69,7 @@ static const struct access_rule {
 	{ "notify", "", A | R | S },
 	{ "notify", "send", A | R | S },
 	{ "notify", "list", A | R },
+	{ "notify", "show", A | R },
 	{ "notify", "retry", A | R },
 	{ "notify", "policy", A },
 	{ "notify", "marketing", A },
@@ -160,6 +161,17 @@ rv_token_path(struct rv_ctx *ctx, char *buf, size_t n)
 	return auth_token_path(db, 1, buf, n, &ctx->err);
 }
 
+/* "book add", or "remind" for a tool without verbs. */
+static const char *
+command(struct rv_ctx *ctx)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof(buf), "%s%s%s", ctx->tool, *ctx->verb ? " " : "",
+	    ctx->verb);
+	return buf;
+}
+
 /* Refused: on the record when there is a record to keep, then exit 77. */
 static void RV_NORETURN
 deny(struct rv_ctx *ctx, int64_t client_id, const char *fmt, ...)
@@ -174,7 +186,7 @@ deny(struct rv_ctx *ctx, int64_t client_id, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(ref, sizeof(ref), "%s %s", ctx->tool, ctx->verb);
+	snprintf(ref, sizeof(ref), "%s", command(ctx));
 	if (ctx->db != NULL || (db_path_of(ctx, path, sizeof(path)) == 0 &&
 	    access(path, F_OK) == 0)) {
 		rv_begin(ctx);
@@ -230,8 +242,8 @@ rv_access(struct rv_ctx *ctx)
 	if (ctx->staff_id != 0) {
 		if (ctx->role & roles)
 			return;
-		deny(ctx, 0, "%s (%s) may not use '%s %s'", ctx->who.actor,
-		    rv_role_name(ctx->role), ctx->tool, ctx->verb);
+		deny(ctx, 0, "%s (%s) may not use '%s'", ctx->who.actor,
+		    rv_role_name(ctx->role), command(ctx));
 	}
 	if (roles & S) {
 		ctx->role = S;
@@ -247,8 +259,8 @@ rv_access(struct rv_ctx *ctx)
 		    "use: log in again with 'staff login'",
 		    (long long)(idle / 60));
 	}
-	deny(ctx, 0, "'%s %s' needs a login (security.require_login is on): "
-	    "staff login", ctx->tool, ctx->verb);
+	deny(ctx, 0, "'%s' needs a login (security.require_login is on): "
+	    "staff login", command(ctx));
 }
 
 void

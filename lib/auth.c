@@ -228,21 +228,6 @@ cred_match(const struct cred *c, const char *pass, int *ok, struct rv_err *e)
 	return 0;
 }
 
-int
-auth_check_password(sqlite3 *db, int64_t staff_id, const char *pass, int *ok,
-    struct rv_err *e)
-{
-	struct cred c;
-	int rc;
-
-	*ok = 0;
-	if ((rc = cred_load(db, NULL, staff_id, &c, e)) != 0)
-		return rc;
-	if (!c.has_pw)
-		return 0;
-	return cred_match(&c, pass, ok, e);
-}
-
 /* The wait after k failures: delay, 2 delay, 4 delay ... */
 static int64_t
 pace(int64_t delay, int64_t k)
@@ -254,40 +239,89 @@ pace(int64_t delay, int64_t k)
 	return w < MAX_WAIT ? w : MAX_WAIT;
 }
 
-/* A refused attempt, recorded in its own transaction. */
+enum { CLAIM_OK, CLAIM_LOCKED, CLAIM_PACED };
+
+/*
+ * The first half of a login, under the write lock: the account is read,
+ * a lock or a wait refuses the attempt (audited), and otherwise the
+ * attempt is counted as a failure before the slow hash is computed. So
+ * attempts started at once are paced like attempts made one after the
+ * other, not all let through before the first is counted; a success
+ * takes the count back.
+ */
 static int
-record_refusal(sqlite3 *db, const struct rv_who *w, const struct cred *c,
-    const char *action, int count, const struct auth_policy *p,
-    int *locked_now, struct rv_err *e)
+login_claim(sqlite3 *db, const struct rv_who *w, const char *email,
+    int64_t staff_id, const char *what, const struct auth_policy *p,
+    struct cred *c, int *verdict, int64_t *wait, struct rv_err *e)
 {
+	char action[32];
+	static const char claim[] =
+	    "UPDATE staff_auth SET failed = failed + 1, failed_at = ?2 "
+	    "WHERE staff_id = ?1";
+	const char *refusal = NULL;
+	sqlite3_stmt *st;
+	int rc;
+
+	*verdict = CLAIM_OK;
+	*wait = 0;
+	if ((rc = db_begin(db, e)) != 0)
+		return rc;
+	if ((rc = cred_load(db, email, staff_id, c, e)) != 0)
+		goto fail;
+	if (c->has_pw && c->locked) {
+		*verdict = CLAIM_LOCKED;
+		refusal = "locked";
+	} else if (c->has_pw && c->failed > 0 &&
+	    (*wait = c->failed_at + pace(p->delay, c->failed) - w->now) > 0) {
+		*verdict = CLAIM_PACED;
+		refusal = "paced";
+	} else if (c->has_pw) {
+		if ((rc = db_prepare(db, claim, &st, e)) != 0)
+			goto fail;
+		sqlite3_bind_int64(st, 1, c->staff_id);
+		sqlite3_bind_int64(st, 2, w->now);
+		if ((rc = step_done(db, st, e, "staff")) != 0)
+			goto fail;
+	}
+	if (refusal != NULL) {
+		snprintf(action, sizeof(action), "staff.%s_%s", what, refusal);
+		audit_staff(db, w, action, c->staff_id, NULL, &rc, e);
+	}
+	if (rc != 0)
+		goto fail;
+	return db_commit(db, e);
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+/* A wrong password: the attempt was counted by login_claim; the account
+ * locks once the count reaches security.login_attempts. */
+static int
+login_failed(sqlite3 *db, const struct rv_who *w, const struct cred *c,
+    const char *what, const struct auth_policy *p, int *locked_now,
+    struct rv_err *e)
+{
+	char action[32];
 	static const char sql[] =
-	    "UPDATE staff_auth SET failed = failed + 1, failed_at = ?2, "
-	    "locked = locked OR failed + 1 >= ?3 WHERE staff_id = ?1 "
-	    "RETURNING locked";
+	    "UPDATE staff_auth SET locked = 1 WHERE staff_id = ?1 "
+	    "AND NOT locked AND failed >= ?2";
 	sqlite3_stmt *st;
 	int rc;
 
 	*locked_now = 0;
 	if ((rc = db_begin(db, e)) != 0)
 		return rc;
-	if (count && c->has_pw) {
+	if (c->has_pw) {
 		if ((rc = db_prepare(db, sql, &st, e)) != 0)
 			goto fail;
 		sqlite3_bind_int64(st, 1, c->staff_id);
-		sqlite3_bind_int64(st, 2, w->now);
-		sqlite3_bind_int64(st, 3, p->attempts);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			*locked_now = sqlite3_column_int(st, 0) && !c->locked;
-		while (rc == SQLITE_ROW)
-			rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
-			rc = db_fail(db, rc, e, "staff");
+		sqlite3_bind_int64(st, 2, p->attempts);
+		if ((rc = step_done(db, st, e, "staff")) != 0)
 			goto fail;
-		}
-		rc = 0;
+		*locked_now = sqlite3_changes(db) > 0;
 	}
+	snprintf(action, sizeof(action), "staff.%s_failed", what);
 	audit_staff(db, w, action, c->found ? c->staff_id : 0, NULL, &rc, e);
 	if (*locked_now)
 		audit_staff(db, w, "staff.lock", c->staff_id, "locked", &rc,
@@ -297,6 +331,79 @@ record_refusal(sqlite3 *db, const struct rv_who *w, const struct cred *c,
 	return db_commit(db, e);
 fail:
 	db_rollback(db);
+	return rc;
+}
+
+/* The right password of an inactive account: refused, and the attempt
+ * login_claim counted is taken back (it was no guess). */
+static int
+login_inactive(sqlite3 *db, const struct rv_who *w, const struct cred *c,
+    struct rv_err *e)
+{
+	static const char sql[] =
+	    "UPDATE staff_auth SET failed = max(failed - 1, 0) "
+	    "WHERE staff_id = ?";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_begin(db, e)) != 0)
+		return rc;
+	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, c->staff_id);
+	if ((rc = step_done(db, st, e, "staff")) != 0)
+		goto fail;
+	audit_staff(db, w, "staff.login_inactive", c->staff_id, NULL, &rc, e);
+	if (rc != 0)
+		goto fail;
+	return db_commit(db, e);
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+int
+auth_check_current(sqlite3 *db, const struct rv_who *w, int64_t staff_id,
+    const char *pass, const struct auth_policy *p, struct rv_err *e)
+{
+	static const char reset[] =
+	    "UPDATE staff_auth SET failed = 0, failed_at = NULL "
+	    "WHERE staff_id = ?";
+	sqlite3_stmt *st;
+	struct cred c;
+	int64_t wait;
+	int ok = 0, locked_now, verdict, rc;
+
+	if ((rc = login_claim(db, w, NULL, staff_id, "passwd", p, &c,
+	    &verdict, &wait, e)) != 0)
+		goto out;
+	if (verdict == CLAIM_LOCKED) {
+		rc = rv_fail(e, EX_NOPERM, "the account %s is locked after "
+		    "%ld failed attempts: an admin must set a new password",
+		    c.email, p->attempts);
+		goto out;
+	}
+	if (verdict == CLAIM_PACED) {
+		rc = rv_fail(e, EX_TEMPFAIL, "too many wrong passwords: wait "
+		    "%lld s before trying again", (long long)wait);
+		goto out;
+	}
+	if (c.has_pw && (rc = cred_match(&c, pass, &ok, e)) != 0)
+		goto out;
+	if (!ok) {
+		if ((rc = login_failed(db, w, &c, "passwd", p, &locked_now,
+		    e)) == 0)
+			rc = rv_fail(e, EX_NOPERM, locked_now ? "wrong "
+			    "password; the account is now locked" :
+			    "wrong password");
+		goto out;
+	}
+	if ((rc = db_prepare(db, reset, &st, e)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, c.staff_id);
+	rc = step_done(db, st, e, "staff");
+out:
+	rv_wipe(&c, sizeof(c));
 	return rc;
 }
 
@@ -502,28 +609,23 @@ auth_login(sqlite3 *db, const struct rv_who *w, const char *email,
 	char tmp[PATH_MAX];
 	struct cred c;
 	int64_t wait, sid = 0;
-	int ok = 0, locked_now, rehash, rc;
+	int ok = 0, locked_now, rehash, verdict, rc;
 
 	memset(s, 0, sizeof(*s));
 	tmp[0] = '\0';
-	if ((rc = cred_load(db, email, 0, &c, e)) != 0)
-		return rc;
-	if (c.has_pw && c.locked) {
-		record_refusal(db, w, &c, "staff.login_locked", 0, p,
-		    &locked_now, e);
-		return rv_fail(e, EX_NOPERM, "the account %s is locked after "
+	if ((rc = login_claim(db, w, email, 0, "login", p, &c, &verdict, &wait,
+	    e)) != 0)
+		goto out;
+	if (verdict == CLAIM_LOCKED) {
+		rc = rv_fail(e, EX_NOPERM, "the account %s is locked after "
 		    "%ld failed logins: an admin must set a new password "
 		    "(staff passwd)", c.email, p->attempts);
+		goto out;
 	}
-	if (c.has_pw && c.failed > 0) {
-		wait = c.failed_at + pace(p->delay, c.failed) - w->now;
-		if (wait > 0) {
-			record_refusal(db, w, &c, "staff.login_paced", 0, p,
-			    &locked_now, e);
-			return rv_fail(e, EX_TEMPFAIL, "too many failed logins: "
-			    "wait %lld s before trying again",
-			    (long long)wait);
-		}
+	if (verdict == CLAIM_PACED) {
+		rc = rv_fail(e, EX_TEMPFAIL, "too many failed logins: wait "
+		    "%lld s before trying again", (long long)wait);
+		goto out;
 	}
 	/* An unknown account costs the same time as a known one. */
 	if (c.has_pw)
@@ -533,21 +635,20 @@ auth_login(sqlite3 *db, const struct rv_who *w, const char *email,
 		    sizeof(dummy_salt), p->iterations, scratch,
 		    sizeof(scratch), e);
 	if (rc != 0)
-		return rc;
+		goto out;
 	if (!ok) {
-		rc = record_refusal(db, w, &c, "staff.login_failed", 1, p,
-		    &locked_now, e);
-		if (rc != 0)
-			return rc;
-		return rv_fail(e, EX_NOPERM, locked_now ? "wrong email or "
-		    "password; the account is now locked" :
-		    "wrong email or password");
+		if ((rc = login_failed(db, w, &c, "login", p, &locked_now,
+		    e)) == 0)
+			rc = rv_fail(e, EX_NOPERM, locked_now ? "wrong email "
+			    "or password; the account is now locked" :
+			    "wrong email or password");
+		goto out;
 	}
 	if (!c.active) {
-		record_refusal(db, w, &c, "staff.login_inactive", 0, p,
-		    &locked_now, e);
-		return rv_fail(e, EX_NOPERM, "the account %s is inactive",
-		    c.email);
+		if ((rc = login_inactive(db, w, &c, e)) == 0)
+			rc = rv_fail(e, EX_NOPERM, "the account %s is "
+			    "inactive", c.email);
+		goto out;
 	}
 	rehash = (unsigned long)c.iterations < p->iterations;
 	if (rehash) {
@@ -652,6 +753,7 @@ auth_session(sqlite3 *db, const struct rv_who *w, const char *token_path,
 	static const char touch[] =
 	    "UPDATE session SET last_used = ?2 WHERE id = ?1 AND last_used < ?2";
 	sqlite3_stmt *st;
+	int64_t busy = 0;
 	int active = 0, found, rc;
 
 	*state = AUTH_NONE;
@@ -669,15 +771,27 @@ auth_session(sqlite3 *db, const struct rv_who *w, const char *token_path,
 	*state = AUTH_OK;
 	if (w->now <= s->last_used)
 		return 0;
-	/* Used now: the idle clock starts again. */
+	/* Used now: the idle clock starts again. Not waited for: a tool
+	 * that only reads must not queue behind a writer to say so, and a
+	 * busy database leaves the clock where it was. */
 	if ((rc = db_prepare(db, touch, &st, e)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, s->id);
 	sqlite3_bind_int64(st, 2, w->now);
-	rc = step_done(db, st, e, "session");
-	if (rc == 0)
+	if ((rc = db_int(db, "PRAGMA busy_timeout", 0, &busy, NULL, e)) !=
+	    0) {
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_busy_timeout(db, 0);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	sqlite3_busy_timeout(db, (int)busy);
+	if (rc == SQLITE_DONE)
 		s->last_used = w->now;
-	return rc;
+	else if (rc != SQLITE_BUSY)
+		return db_fail(db, rc, e, "session");
+	return 0;
 }
 
 int

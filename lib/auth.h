@@ -30,9 +30,15 @@ int auth_pbkdf2(const char *pass, size_t passn, const uint8_t *salt,
  * transaction. */
 int auth_set_password(sqlite3 *db, const struct rv_who *w, int64_t staff_id,
     const char *pass, const struct auth_policy *p, struct rv_err *e);
-/* 1 in *ok when pass is the staff member's password (no state changes). */
-int auth_check_password(sqlite3 *db, int64_t staff_id, const char *pass,
-    int *ok, struct rv_err *e);
+/*
+ * 0 when pass is the staff member's current password. A wrong one counts
+ * as a failed login, paced and locked alike and audited as
+ * staff.passwd_failed: EX_NOPERM wrong or locked, EX_TEMPFAIL too soon.
+ * Runs its own transactions.
+ */
+int auth_check_current(sqlite3 *db, const struct rv_who *w,
+    int64_t staff_id, const char *pass, const struct auth_policy *p,
+    struct rv_err *e);
 
 struct auth_session {
 	int64_t id, staff_id, started, last_used;

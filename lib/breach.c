@@ -205,14 +205,23 @@ breach_update(sqlite3 *db, const struct rv_who *w, int64_t id,
 	    "consequences = coalesce(?8, consequences), "
 	    "measures = coalesce(?9, measures), updated = ?10 WHERE id = ?1";
 	struct rv_buf f = { 0 };
+	int64_t told = 0;
+	char when[40];
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = check_fields(b, e)) != 0 ||
-	    (rc = breach_exists(db, id, NULL, e)) != 0)
+	    (rc = breach_exists(db, id, &told, e)) != 0)
 		return rc;
 	if (b->detected > w->now)
 		return rv_fail(e, EX_DATAERR, "--detected is in the future");
+	/* The authority cannot have been told before it was known. */
+	if (b->detected && told != 0 && b->detected > told) {
+		tm_local(told, when);
+		return rv_fail(e, EX_DATAERR, "breach %lld: --detected is "
+		    "after the authority was notified (%s)", (long long)id,
+		    when);
+	}
 	field_names(b, &f);
 	if (f.s == NULL)
 		return rv_fail(e, EX_USAGE, "update needs a field to change");
@@ -385,6 +394,9 @@ breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
 	static const char subjects[] =
 	    "SELECT id, client_id FROM breach_subject WHERE breach_id = ? "
 	    "AND client_id IS NOT NULL AND notified IS NULL ORDER BY id";
+	static const char linked[] =
+	    "SELECT count(*) FROM breach_subject WHERE breach_id = ? "
+	    "AND client_id IS NOT NULL";
 	static const char mark[] =
 	    "UPDATE breach_subject SET notified = ? WHERE id = ?";
 	static const char done[] =
@@ -393,12 +405,20 @@ breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
 	sqlite3_stmt *st = NULL, *up = NULL;
 	json_t *fields = NULL;
 	char ref[32];
-	int64_t msg;
+	int64_t msg, n = 0;
 	int rc;
 
 	*queued = *already = 0;
 	if ((rc = breach_exists(db, id, NULL, e)) != 0 ||
-	    (rc = db_prepare(db, get, &st, e)) != 0)
+	    (rc = db_int(db, linked, id, &n, NULL, e)) != 0)
+		return rc;
+	/* Nobody linked is nobody told: the register must not say they
+	 * were. */
+	if (n == 0)
+		return rv_fail(e, EX_REFUSED, "breach %lld: no client is "
+		    "linked to it: name the people affected first "
+		    "(gdpr-breach link)", (long long)id);
+	if ((rc = db_prepare(db, get, &st, e)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -448,6 +468,10 @@ breach_notify_subjects(sqlite3 *db, const struct rv_who *w, int64_t id,
 		rc = db_fail(db, rc, e, "breach");
 		goto out;
 	}
+	rc = 0;
+	/* Everyone linked was told before: nothing changes. */
+	if (*queued == 0 && *already == 0)
+		goto out;
 	sqlite3_finalize(up);
 	up = NULL;
 	if ((rc = db_prepare(db, done, &up, e)) != 0)

@@ -115,6 +115,31 @@ rows() {
 	assert_line --index 1 --partial "audit: row 10 does not match its MAC"
 }
 
+@test "an inserted row is found: after the last, and in the middle" {
+	trail
+	cp "$RISERVA_DB" "$BATS_TEST_TMPDIR/orig.db"
+	cols="at, actor, tool, action, client_id, ref, fields, reason, mac"
+	# A copy of the last row, with its MAC, appended after it.
+	rv_sql "INSERT INTO audit (id, $cols) SELECT 14, $cols FROM audit WHERE id = 13"
+	run audit verify
+	assert_failure 1
+	assert_line --index 1 --partial "audit: row 14 does not match its MAC"
+	# One made up in the middle: the later rows moved up to make room.
+	cp "$BATS_TEST_TMPDIR/orig.db" "$RISERVA_DB"
+	rv_sql "UPDATE audit SET id = -id WHERE id >= 7; UPDATE audit SET id = 1 - id WHERE id < 0;
+	    INSERT INTO audit (id, $cols) SELECT 7, $cols FROM audit WHERE id = 6"
+	[ "$(rows)" -eq 14 ]
+	run audit verify
+	assert_failure 1
+	assert_line --index 1 --partial "audit: row 7 does not match its MAC"
+	# Nor can one go in unsealed.
+	cp "$BATS_TEST_TMPDIR/orig.db" "$RISERVA_DB"
+	rv_sql "INSERT INTO audit (id, at, actor, tool, action) VALUES (14, 0, 'x', 'x', 'x')"
+	run audit verify
+	assert_failure 1
+	assert_line --index 1 "audit: row 14 is not sealed"
+}
+
 @test "the trail cannot be re-chained without the key" {
 	trail
 	# With another key file, the database refuses the key outright.

@@ -174,6 +174,25 @@ staff.login_locked"
 	assert_success
 }
 
+@test "logins tried at once are paced like logins tried in turn" {
+	staff_centre
+	# The real count: each guess takes long enough for the others to start.
+	unset RISERVA_SECURITY_PBKDF2_ITERATIONS
+	staff passwd giulia@example.com <<<"secret-giulia" >/dev/null
+	for i in 1 2 3 4 5 6 7 8; do
+		staff login giulia@example.com <<<"guess $i" >/dev/null \
+			2>"$BATS_TEST_TMPDIR/err$i" &
+	done
+	wait
+	# One guess was tried; the others were told to wait, not let through.
+	[ "$(rv_sql "SELECT failed, locked FROM staff_auth WHERE staff_id = 1")" = "1|0" ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c '^staff: wrong email or password$')" = 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR"/err* | grep -c '^staff: too many failed logins: wait [0-9]* s before trying again$')" = 7 ]
+	run rv_sql "SELECT action, count(*) FROM audit WHERE ref = 'staff 1' AND action LIKE 'staff.lo%' GROUP BY action ORDER BY action"
+	assert_output "staff.login_failed|1
+staff.login_paced|7"
+}
+
 @test "a session ends after 5 minutes without use, and use keeps it alive" {
 	staff_centre
 	login_as boss
@@ -194,6 +213,34 @@ staff.login_locked"
 	[ "$(rv_sql 'SELECT count(*) FROM session')" = 0 ]
 	run rv_sql "SELECT at, actor, action FROM audit WHERE action = 'staff.session_expired'"
 	assert_output "$(date -d 2026-11-30T08:14:01+01:00 +%s)|boss@example.com|staff.session_expired"
+}
+
+@test "a logged-in reader does not wait for a writer to note the session's use" {
+	staff_centre
+	login_as boss
+	export RISERVA_DB_BUSY_TIMEOUT=20000
+	# A writer holds the write lock for 4 seconds.
+	{
+		printf 'BEGIN IMMEDIATE;\n'
+		printf '.shell touch %s\n' "$BATS_TEST_TMPDIR/locked"
+		printf '.shell sleep 4\n'
+		printf 'COMMIT;\n'
+	} | sqlite3 "$RISERVA_DB" &
+	writer=$!
+	while [ ! -e "$BATS_TEST_TMPDIR/locked" ]; do sleep 0.05; done
+	export RISERVA_NOW=2026-11-30T08:01:00+01:00
+	run client list
+	assert_success
+	[ "${#lines[@]}" -eq 2 ]
+	# Done while the writer still holds the lock.
+	kill -0 "$writer"
+	wait "$writer"
+	# That use could not be noted; the next one is.
+	[ "$(rv_sql 'SELECT last_used FROM session')" = "$(date -d 2026-11-30T08:00:00+01:00 +%s)" ]
+	export RISERVA_NOW=2026-11-30T08:02:00+01:00
+	run staff whoami
+	assert_success
+	[ "$(rv_json '["last_used"]')" = 2026-11-30T08:02:00+01:00 ]
 }
 
 @test "with logins required, an expired session is refused with 77" {
@@ -255,6 +302,11 @@ desk@example.com|appointment.add"
 	run staff login marco@example.com <<<"secret-marco"
 	assert_failure 77
 	assert_output "staff: the account marco@example.com is inactive"
+	# The right password is no failed guess: made active, no wait.
+	[ "$(rv_sql "SELECT failed FROM staff_auth WHERE staff_id = 2")" = 0 ]
+	staff edit marco@example.com --active >/dev/null
+	run staff login marco@example.com <<<"secret-marco"
+	assert_success
 }
 
 @test "with logins required: no login, no access; cron's verbs run as the system actor" {
@@ -289,6 +341,33 @@ tester|access.denied|book add"
 	assert_success
 }
 
+@test "jobs from cron and the timers never run as a logged-in staff member" {
+	staff_centre
+	login_as desk
+	export RISERVA_SECURITY_REQUIRE_LOGIN=on
+	# Every example job drops the runtime folder the sessions live in.
+	for f in "$RV_ROOT"/share/riserva/systemd/*.service; do
+		grep -qx 'UnsetEnvironment=XDG_RUNTIME_DIR' "$f"
+	done
+	for f in "$RV_ROOT"/share/riserva/cron/*; do
+		grep -qx 'XDG_RUNTIME_DIR=' "$f"
+	done
+	# So a job every few minutes is the system actor, and the
+	# receptionist's session still ends after 5 idle minutes.
+	for t in 08:02 08:04 08:06; do
+		RISERVA_NOW=2026-11-30T$t:00+01:00 XDG_RUNTIME_DIR= \
+			run backup create --output "$BATS_TEST_TMPDIR/bk"
+		assert_success
+		[ "$(rv_sql 'SELECT actor FROM audit ORDER BY id DESC LIMIT 1')" = system ]
+	done
+	RISERVA_NOW=2026-11-30T08:06:00+01:00 run staff whoami
+	assert_failure 1
+	# With the folder, the same job would have been the receptionist's.
+	login_as desk
+	run backup create --output "$BATS_TEST_TMPDIR/bk"
+	assert_failure 77
+}
+
 @test "reception: clients and bookings, not staff, services, audit, backups" {
 	staff_centre
 	login_as desk
@@ -298,6 +377,11 @@ tester|access.denied|book add"
 	run book add --client lia@example.com --service Massaggio --staff marco@example.com --at '2026-12-01 11:00'
 	assert_success
 	run client show lia@example.com
+	assert_success
+	# The booking's confirmation, in the outbox: listed and shown.
+	run notify list
+	assert_success
+	run notify show "$(rv_json '["id"]')"
 	assert_success
 	for cmd in "staff add --name X --email x@example.com" \
 	    "staff hours marco@example.com mon 09:00-10:00" \
@@ -309,10 +393,15 @@ tester|access.denied|book add"
 	done
 	run staff add --name X --email x@example.com
 	assert_output "staff: desk@example.com (reception) may not use 'staff add'"
+	# A tool without verbs is named alone.
+	run gdpr-erase 1 --reason "art. 17"
+	assert_failure 77
+	assert_output "gdpr-erase: desk@example.com (reception) may not use 'gdpr-erase'"
+	[ "$(rv_sql "SELECT ref FROM audit ORDER BY id DESC LIMIT 1")" = gdpr-erase ]
 	run staff list
 	assert_success
 	[ ! -e "$BATS_TEST_TMPDIR/bk" ]
-	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'access.denied' AND actor = 'desk@example.com'")" = 9 ]
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'access.denied' AND actor = 'desk@example.com'")" = 10 ]
 }
 
 @test "operator: their own agenda only; no client register, no bookings" {
@@ -373,8 +462,18 @@ tester|access.denied|book add"
 	run staff passwd giulia@example.com <<<$'not my password\nnew secret pass'
 	assert_failure 77
 	assert_output "staff: wrong password"
+	# A wrong current password is a failed login: paced, counted, on
+	# the record, so a terminal left open is no way to guess it.
+	run staff passwd giulia@example.com <<<$'another guess\nnew secret pass'
+	assert_failure 75
+	assert_output "staff: too many wrong passwords: wait 5 s before trying again"
+	run rv_sql "SELECT actor, action, ref FROM audit WHERE action LIKE 'staff.passwd_%'"
+	assert_output "giulia@example.com|staff.passwd_failed|staff 1
+giulia@example.com|staff.passwd_paced|staff 1"
+	export RISERVA_NOW=2026-11-30T08:00:05+01:00
 	run staff passwd giulia@example.com <<<$'secret-giulia\nnew secret pass'
 	assert_success
+	[ "$(rv_sql 'SELECT failed FROM staff_auth WHERE staff_id = 1')" = 0 ]
 	login_as boss
 	run staff passwd marco@example.com <<<"boss set this"
 	assert_success

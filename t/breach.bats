@@ -106,6 +106,13 @@ open_breach() {
 	run gdpr-breach notify-authority 9 --at '2026-12-01 09:00'
 	assert_failure 66
 	assert_output "gdpr-breach: no such breach 9"
+	# Nor can a later correction put the detection after the notice.
+	run gdpr-breach update 1 --detected '2026-12-01 09:30'
+	assert_failure 65
+	assert_output "gdpr-breach: breach 1: --detected is after the authority was notified (2026-12-01 09:00)"
+	[ "$(rv_sql 'SELECT detected FROM breach WHERE id = 1')" = "$(date -d 2026-11-30T08:00:00+01:00 +%s)" ]
+	run gdpr-breach update 1 --detected '2026-12-01 09:00'
+	assert_success
 }
 
 @test "link names the people touched, by operand or from client records" {
@@ -182,6 +189,13 @@ open_breach() {
 	rv_centre
 	printf '[mail]\nfrom = Centro Aurora <prenotazioni@aurora.example>\ntransport = stdout\n' >"$RISERVA_CONFIG"
 	open_breach >/dev/null
+	# Nobody linked: nobody can be told, and the register says no one was.
+	open_breach --consequences "none yet" --measures "none yet" >/dev/null
+	run gdpr-breach notify-subjects 2
+	assert_failure 1
+	assert_output "gdpr-breach: breach 2: no client is linked to it: name the people affected first (gdpr-breach link)"
+	[ "$(rv_sql "SELECT quote(subjects_at) FROM breach WHERE id = 2")" = NULL ]
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'breach.notify_subjects'")" = 0 ]
 	gdpr-breach link 1 1 2 >/dev/null
 	# The notice must say what art. 34(2) asks first.
 	run gdpr-breach notify-subjects 1
@@ -208,6 +222,10 @@ open_breach() {
 	assert_success
 	assert_output --partial "the laptop was wiped remotely"
 	[ "$(rv_sql "SELECT group_concat(status) FROM message")" = "sent,sent,sent" ]
+	# Everyone told already: nothing queued, nothing changed.
+	run gdpr-breach notify-subjects 1
+	assert_success
+	assert_line --index 0 "gdpr-breach: breach 1: 0 notices queued, 0 already had one; notify sends them"
 	run rv_sql "SELECT action, fields FROM audit WHERE action = 'breach.notify_subjects'"
 	assert_output "breach.notify_subjects|subjects_notified
 breach.notify_subjects|subjects_notified"
