@@ -172,6 +172,32 @@ for line in sys.stdin:
 	done
 }
 
+@test "a checkpoint a reader held up is finished by running the erasure again" {
+	rv_centre
+	rv_sql "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	hold_db
+	# A reader in the middle of a transaction: the erased pages cannot
+	# reach the main file while it may still read the old ones.
+	echo "BEGIN; SELECT count(*) FROM client;" >&8
+	sleep 0.2
+	RISERVA_DB_BUSY_TIMEOUT=200 run --separate-stderr gdpr-erase 2 \
+		--reason 'art. 17 request 2'
+	assert_failure 75
+	[ "${stderr#*the deletion is done, but the database is busy}" != "$stderr" ]
+	[ "$(text_in "$RISERVA_DB" anna@example.com)" = yes ]
+	echo "COMMIT;" >&8
+	# As the message says: the same command again, once it is idle.
+	run --separate-stderr gdpr-erase 2 --reason 'art. 17 request 2'
+	assert_success
+	[ "$stderr" = "gdpr-erase: client 2 was erased on 2026-11-30; skipped
+gdpr-erase: no client to erase" ]
+	[ ! -s "$RISERVA_DB-wal" ]
+	for f in "$RISERVA_DB" "$RISERVA_DB-wal"; do
+		[ "$(text_in "$f" anna@example.com)" = no ] ||
+			fail "anna@example.com is still in $f"
+	done
+}
+
 @test "the control: a delete without secure_delete or checkpoint leaves the bytes" {
 	# What the test above would see if gdpr-erase did not clear them.
 	rv_centre
