@@ -119,6 +119,30 @@ collect(struct rv_ctx *ctx, int argc, char **argv, struct targets *t)
 	}
 }
 
+/*
+ * The targets were found before the write lock was taken: one erased
+ * meanwhile (by another gdpr-erase, or a purge) is skipped, as if it had
+ * been erased before; one gone otherwise is unknown (66, nothing done).
+ */
+static void
+recheck(struct rv_ctx *ctx, struct rv_ids *ids)
+{
+	int64_t found;
+	size_t i, n = 0;
+	int ok;
+
+	for (i = 0; i < ids->n; i++) {
+		rv_check(ctx, db_int(rv_db(ctx), "SELECT id FROM client "
+		    "WHERE id = ?", ids->v[i], &found, &ok, &ctx->err));
+		if (ok)
+			ids->v[n++] = ids->v[i];
+		else if (!already_erased(ctx, ids->v[i]))
+			rv_die(ctx, EX_NOINPUT, "no such client %lld",
+			    (long long)ids->v[i]);
+	}
+	ids->n = n;
+}
+
 /* The database file, for the journal's default place beside it. */
 static void
 journal_path(struct rv_ctx *ctx, const char *given, char *buf, size_t n)
@@ -164,19 +188,34 @@ erase_named(struct rv_ctx *ctx, int argc, char **argv, int dry_run)
 {
 	struct targets t = { ctx, { 0 } };
 	struct erase_tally all = { 0 }, one;
-	struct erase_run *r;
+	struct erase_run *r = NULL;
 	json_t *receipts = json_array();
 	size_t i;
 	int rc;
 
 	collect(ctx, argc, argv, &t);
+	if (t.ids.n > 0) {
+		/* Before the transaction: it sets temp_store. */
+		rv_check(ctx, erase_open(rv_db(ctx), ctx->conf, &r,
+		    &ctx->err));
+		rv_begin(ctx);
+		recheck(ctx, &t.ids);
+	}
 	if (t.ids.n == 0) {
+		if (r != NULL) {
+			db_rollback(rv_db(ctx));
+			erase_close(r);
+		}
+		ids_free(&t.ids);
 		rv_warn(ctx, "no client to erase");
 		json_decref(receipts);
+		/* An erasure whose checkpoint a reader held up (75) is
+		 * finished by running it again: its clients are skipped
+		 * now, but their old bytes may still be in the file. */
+		if (!dry_run)
+			rv_checkpoint(ctx);
 		return rv_finish(ctx);
 	}
-	rv_check(ctx, erase_open(rv_db(ctx), ctx->conf, &r, &ctx->err));
-	rv_begin(ctx);
 	/* One transaction: every client named is erased, or none is. */
 	for (i = 0; i < t.ids.n; i++) {
 		memset(&one, 0, sizeof(one));

@@ -188,7 +188,7 @@ req_list(struct rv_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		rv_usage(ctx);
-	f.now = now != NULL ? rv_time(ctx, now) : ctx->who.now;
+	f.now = now != NULL ? rv_bound(ctx, now, 0) : ctx->who.now;
 	if (client != NULL)
 		f.client_id = rv_client(ctx, client);
 	rv_out_begin(ctx, request_cols, 0);
@@ -215,7 +215,7 @@ req_show(struct rv_ctx *ctx, int argc, char **argv)
 	if (argc - optind != 1)
 		rv_usage(ctx);
 	if (now != NULL)
-		ctx->who.now = rv_time(ctx, now);
+		ctx->who.now = rv_bound(ctx, now, 0);
 	print_request(ctx, rv_id(ctx, "request", argv[optind]));
 	return rv_finish(ctx);
 }
@@ -262,7 +262,7 @@ req_check(struct rv_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		rv_usage(ctx);
-	f.now = now != NULL ? rv_time(ctx, now) : ctx->who.now;
+	f.now = now != NULL ? rv_bound(ctx, now, 0) : ctx->who.now;
 	f.open = 1;
 	rv_out_begin(ctx, request_cols, 0);
 	rv_check(ctx, request_list(rv_db(ctx), &f, tally_emit, &t,

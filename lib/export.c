@@ -50,6 +50,8 @@ static const char *const fiscal_cols_x[] = { "id", "number", "issued",
 static const char *const request_cols_x[] = { "id", "kind", "received",
 	"due", "status", "channel", "notes", "extended", "extend_reason",
 	"closed", "outcome", "close_reason", NULL };
+static const char *const breach_cols_x[] = { "breach_id", "detected",
+	"risk", "linked", "notified", NULL };
 static const char *const audit_cols_x[] = { "id", "at", "actor", "tool",
 	"action", "ref", "fields", "reason", NULL };
 static const char *const health_cols[] = { "text", "updated", NULL };
@@ -66,6 +68,7 @@ const struct export_section export_sections[] = {
 	{ "google_events", google_cols_x, NULL },
 	{ "fiscal", fiscal_cols_x, NULL },
 	{ "requests", request_cols_x, NULL },
+	{ "breaches", breach_cols_x, NULL },
 	{ "audit", audit_cols_x, NULL },
 	{ "health", health_cols, health_cols },
 	{ NULL, NULL, NULL },
@@ -154,7 +157,7 @@ static const struct {
 	    "the register of your requests, the audit trail",
 	    "Dimostrare che i dati sono trattati lecitamente: registro dei "
 	    "consensi, delle richieste e delle operazioni" },
-	  "consents,requests,audit" },
+	  "consents,requests,breaches,audit" },
 };
 
 static const struct {
@@ -179,6 +182,9 @@ static const struct {
 	    "ricevute: numero, data, servizio, importo, codice fiscale" } },
 	{ "requests", { "the requests you made about your data",
 	    "le richieste fatte sui propri dati" } },
+	{ "breaches", { "the data breaches that affected you, and when you "
+	    "were told", "le violazioni di dati che hanno riguardato "
+	    "l'interessato, e quando è stato avvisato" } },
 	{ "audit", { "who accessed or changed your data, when and why",
 	    "chi ha consultato o modificato i dati, quando e perché" } },
 };
@@ -526,6 +532,28 @@ google_events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 	return rec_rows(db, sql, client_id, f, out, e);
 }
 
+/* The register's entries that name them: which breach, how serious,
+ * when they were found affected and when told. What the breach was and
+ * whom else it touched is the centre's record, not theirs. */
+static int
+breaches(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT b.id, b.detected, b.risk, s.linked, s.notified "
+	    "FROM breach_subject s JOIN breach b ON b.id = s.breach_id "
+	    "WHERE s.client_id = ? ORDER BY b.id";
+	static const struct rec_field f[] = {
+		{ "breach_id", 'i' },
+		{ "detected", 'T' },
+		{ "risk", 't' },
+		{ "linked", 'T' },
+		{ "notified", 'T' },
+		{ NULL, 0 },
+	};
+
+	return rec_rows(db, sql, client_id, f, out, e);
+}
+
 static int
 audit_rows(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 {
@@ -688,6 +716,10 @@ export_client(sqlite3 *db, const struct rv_who *w,
 		rc = request_list(db, &rf, collect_rec, &c, e);
 		json_object_set_new(d, "requests", c.list);
 		if (rc != 0)
+			goto out;
+		list = json_array();
+		json_object_set_new(d, "breaches", list);
+		if ((rc = breaches(db, client_id, list, e)) != 0)
 			goto out;
 	}
 	if ((rc = health(db, client_id, &h, e)) != 0)

@@ -18,6 +18,10 @@ REQ_NOTES='Chiesto di persona da Mario Hn2'
 teardown() {
 	release_db
 	emu_stop
+	if [ -n "${LOCK_PID:-}" ]; then
+		exec 9>&-
+		wait "$LOCK_PID" || true
+	fi
 }
 
 # Another connection keeps the database open, so that its -wal and -shm
@@ -172,6 +176,32 @@ for line in sys.stdin:
 	done
 }
 
+@test "a checkpoint a reader held up is finished by running the erasure again" {
+	rv_centre
+	rv_sql "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	hold_db
+	# A reader in the middle of a transaction: the erased pages cannot
+	# reach the main file while it may still read the old ones.
+	echo "BEGIN; SELECT count(*) FROM client;" >&8
+	sleep 0.2
+	RISERVA_DB_BUSY_TIMEOUT=200 run --separate-stderr gdpr-erase 2 \
+		--reason 'art. 17 request 2'
+	assert_failure 75
+	[ "${stderr#*the deletion is done, but the database is busy}" != "$stderr" ]
+	[ "$(text_in "$RISERVA_DB" anna@example.com)" = yes ]
+	echo "COMMIT;" >&8
+	# As the message says: the same command again, once it is idle.
+	run --separate-stderr gdpr-erase 2 --reason 'art. 17 request 2'
+	assert_success
+	[ "$stderr" = "gdpr-erase: client 2 was erased on 2026-11-30; skipped
+gdpr-erase: no client to erase" ]
+	[ ! -s "$RISERVA_DB-wal" ]
+	for f in "$RISERVA_DB" "$RISERVA_DB-wal"; do
+		[ "$(text_in "$f" anna@example.com)" = no ] ||
+			fail "anna@example.com is still in $f"
+	done
+}
+
 @test "the control: a delete without secure_delete or checkpoint leaves the bytes" {
 	# What the test above would see if gdpr-erase did not clear them.
 	rv_centre
@@ -309,6 +339,34 @@ gdpr-erase: no client to erase" ]
 		  assert_failure 66
 		  assert_output "gdpr-erase: line 2: no such client 9"; }
 	[ "$(rv_sql 'SELECT count(*) FROM client')" = 2 ]
+}
+
+@test "a client erased by another process meanwhile is skipped, not erased twice" {
+	rv_centre
+	mkfifo "$BATS_TEST_TMPDIR/lock"
+	sqlite3 "$RISERVA_DB" <"$BATS_TEST_TMPDIR/lock" >/dev/null 2>&1 &
+	LOCK_PID=$!
+	exec 9>"$BATS_TEST_TMPDIR/lock"
+	echo "BEGIN IMMEDIATE;" >&9
+	sleep 0.2
+	# gdpr-erase finds Anna, then waits for the write lock ...
+	RISERVA_DB_BUSY_TIMEOUT=10000 gdpr-erase 2 --reason 'art. 17' \
+		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 1
+	# ... which another erasure of her holds, and commits.
+	echo "INSERT INTO erasure (client_id, created, erased)
+	    SELECT id, created, created FROM client WHERE id = 2;
+	    DELETE FROM client WHERE id = 2; COMMIT;" >&9
+	exec 9>&-
+	wait "$LOCK_PID"
+	LOCK_PID=
+	run wait "$pid"
+	assert_success
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/err")" = "gdpr-erase: client 2 was erased on 2026-11-30; skipped
+gdpr-erase: no client to erase" ]
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'client.erase'")" = 0 ]
 }
 
 @test "the journal: a row in the database and a line in the file, nothing else" {

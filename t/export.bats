@@ -119,6 +119,16 @@ seconda riga'
 	assert_output "[{\"version\": \"2026-01\", \"effective\": \"2026-01-01T00:00:00+01:00\", \"url\": \"https://aurora.example/privacy\", \"sha256\": \"$(printf 'Informativa v1\n' | sha256sum | cut -c1-64)\"}]"
 	run ev "$d" '[a["id"] for a in v["appointments"]]'
 	assert_output '[1, 2]'
+	# The breach register names Mario: which breach, when he was found
+	# affected and told; not what it was, nor whom else it touched.
+	run of "$d" '["breaches"]'
+	assert_output '[{"breach_id": 1, "detected": "2026-11-29T10:00:00+01:00", "risk": "low", "linked": "2026-11-30T08:00:00+01:00", "notified": "2026-11-30T08:00:00+01:00"}]'
+	run ev "$d" '[c["category"] for c in v["header"]["categories"]]'
+	assert_output '["identity", "contact", "appointments", "health", "consents", "messages", "calendar", "fiscal", "requests", "breaches", "audit"]'
+	# Anna was not linked to it.
+	run gdpr-export 2 --reason 'art. 15'
+	run of "$output" '["breaches"]'
+	assert_output '[]'
 }
 
 @test "the header says what art. 15 requires, from the config" {
@@ -153,7 +163,7 @@ seconda riga'
 	run rv_sql "SELECT id, action, client_id, ref, fields, reason FROM audit
 	    ORDER BY id DESC LIMIT 2"
 	id=$(rv_sql "SELECT max(id) FROM audit")
-	assert_output "$id|client.export|1|client 1|identity,appointments,consents,policies,messages,calendar_events,google_events,fiscal,requests,audit,health|art. 15 request 1
+	assert_output "$id|client.export|1|client 1|identity,appointments,consents,policies,messages,calendar_events,google_events,fiscal,requests,breaches,audit,health|art. 15 request 1
 $((id - 1))|health.read|1|client 1|health|art. 15 request 1"
 	# The document is that audit row, and shows it.
 	run of "$d" '["id"]'
@@ -223,6 +233,7 @@ with open(sys.argv[1], newline="", encoding="utf-8") as f:
 	run ls "$dir"
 	assert_output "appointments.csv
 audit.csv
+breaches.csv
 calendar_events.csv
 consents.csv
 fiscal.csv

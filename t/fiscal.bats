@@ -208,6 +208,39 @@ evening() {
 	[ "$(rv_sql 'SELECT client_id IS NULL, name, surname FROM fiscal')" = "1|Mario|Rossi" ]
 }
 
+@test "the legal hold refuses a receipt replaced by INSERT OR REPLACE" {
+	rv_centre
+	book_at 1 Massaggio '2026-11-30 09:00'
+	book_at 2 Viso '2026-11-30 14:00'
+	evening
+	book done 1 --paid 45 --method card >/dev/null
+	before=$(rv_sql 'SELECT * FROM fiscal')
+	# REPLACE deletes the row it collides with, and SQLite fires no delete
+	# trigger for that: the next number of the year, on receipt 1's id.
+	cols='id, year, seq, number, issued, appointment_id, client_id, name, surname, service, service_date, price, amount, method, actor, hold_until'
+	for verb in 'INSERT OR REPLACE' 'REPLACE'; do
+		run rv_sql "$verb INTO fiscal ($cols) SELECT 1, 2026, 2,
+		    '2026/000002', issued, appointment_id, client_id, 'X', 'Y',
+		    service, service_date, price, 1, method, actor, hold_until
+		    FROM fiscal WHERE id = 1"
+		assert_failure
+		assert_output --partial "fiscal record under legal hold: it cannot be replaced"
+	done
+	[ "$(rv_sql 'SELECT * FROM fiscal')" = "$before" ]
+	# No id below 1, which is what a new row's id looks like before it
+	# is chosen.
+	run rv_sql "INSERT INTO fiscal ($cols) SELECT -1, 2026, 2,
+	    '2026/000002', issued, appointment_id, client_id, 'X', 'Y', service,
+	    service_date, price, 1, method, actor, hold_until FROM fiscal"
+	assert_failure
+	assert_output --partial "fiscal record ids start at 1"
+	[ "$(rv_sql 'SELECT * FROM fiscal')" = "$before" ]
+	# The next receipt is issued as before.
+	run book done 2 --paid 30 --method cash
+	assert_success
+	[ "$(rv_json '["receipt"]')" = 2026/000002 ]
+}
+
 @test "the hold ends with the tenth year after the year of issue" {
 	rv_centre
 	# A receipt of 2014 is held until the end of 2024: past now.

@@ -174,6 +174,15 @@ extended_due() {
 	[ "$(rv_json '["id"]')" = 1 ]
 	[ "$(rv_json '["days_left"]')" = 7 ]
 	[ "$stderr" = 'gdpr-request: 0 overdue, 1 due within 7 days' ]
+	# A register of days takes a day for --now, as gdpr-purge does.
+	run --separate-stderr gdpr-request check --now 2027-02-21
+	assert_success
+	[ "$(rv_json '["days_left"]')" = 7 ]
+	run gdpr-request list --overdue --now 2027-03-01
+	assert_success
+	[ "$(rv_json '["id"]')" = 1 ]
+	run gdpr-request show 2 --now 2027-03-01
+	[ "$(rv_json '["days_left"]')" = 9 ]
 	RISERVA_NOW=2027-03-01T08:00:00+01:00 run --separate-stderr gdpr-request check --due-within 10
 	assert_failure 1
 	[ "${#lines[@]}" -eq 2 ]
