@@ -996,6 +996,27 @@ out:
 	return rc;
 }
 
+/* Whether the booking's client, there when w was read, has been erased
+ * since (the booking keeps no client then). */
+static int
+client_gone(struct run *x, const struct want *w, int *gone, struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT ?2 > 0 AND NOT EXISTS (SELECT 1 FROM appointment "
+	    "WHERE id = ?1 AND client_id = ?2)";
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = db_cached(x->g->db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, w->id);
+	sqlite3_bind_int64(st, 2, w->client_id);
+	rc = sqlite3_step(st);
+	*gone = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : db_fail(x->g->db, rc, e, "appointment");
+}
+
 /* A new event with our id; on 409 the one there is ours (adopted) or
  * stale (the next generation). */
 static int
@@ -1006,12 +1027,17 @@ insert_event(struct run *x, const struct want *w, int gen, int64_t old,
 	    "INSERT INTO gcal_link (staff_id, appointment_id, google_id, "
 	    "generation, etag, hash, state, created, updated) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'live', ?7, ?7)";
+	/* What gcal_forget_client makes of the links of an erased client. */
+	static const char ins_gone[] =
+	    "INSERT INTO gcal_link (staff_id, appointment_id, google_id, "
+	    "generation, etag, hash, state, created, updated) "
+	    "VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'delete', ?6, ?6)";
 	static const char drop[] = "DELETE FROM gcal_link WHERE id = ?1";
 	struct rv_buf url = { 0 };
 	struct gresp r = { 0 };
 	struct link l;
 	char gid[GCAL_ID_LEN + 1], hash[65];
-	int adopted = 0, rc = 0;
+	int adopted = 0, gone = 0, rc = 0;
 	json_t *body;
 
 	for (;; gen++) {
@@ -1056,18 +1082,26 @@ insert_event(struct run *x, const struct want *w, int gen, int64_t old,
 	if ((rc = db_begin(x->g->db, e)) != 0)
 		goto out;
 	rc = old > 0 ? exec_fmt(x->g->db, drop, "i", NULL, e, old) : 0;
+	/* Its client erased while Google was being told: the event is
+	 * theirs to lose like the others, at the next run. */
 	if (rc == 0)
+		rc = client_gone(x, w, &gone, e);
+	if (rc == 0 && gone)
+		rc = exec_fmt(x->g->db, ins_gone, "ititti", NULL, e,
+		    x->staff_id, gid, (int64_t)gen, str_or(r.json, "etag", ""),
+		    hash, x->g->who->now);
+	else if (rc == 0)
 		rc = exec_fmt(x->g->db, ins, "iititti", NULL, e, x->staff_id,
 		    w->id, gid, (int64_t)gen, str_or(r.json, "etag", ""),
 		    hash, x->g->who->now);
-	if (rc == 0 && strcmp(hash, w->hash) == 0)
+	if (rc == 0 && (gone || strcmp(hash, w->hash) == 0))
 		rc = settle(x, w, e);
 	if (rc == 0 && !adopted)
 		rc = audit_appt(x, x->g->who, "gcal.push", w->id,
 		    "summary,start,end", e);
 	if ((rc = commit_step(x, rc, e)) != 0)
 		goto out;
-	if (!adopted) {
+	if (!adopted || gone) {
 		x->r->inserted++;
 		goto out;
 	}

@@ -505,6 +505,22 @@ during() {
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
 }
 
+@test "a client erased while their booking is first pushed loses that event too" {
+	connect_giulia
+	# A past booking: erasure keeps it, as a booking of nobody.
+	RISERVA_NOW=2026-11-20T08:00:00+01:00 book add --client mario@example.com \
+		--service Massaggio --staff 1 --at '2026-11-27 10:00' >/dev/null
+	during events.insert gdpr-erase mario@example.com --reason test >/dev/null
+	[ "$(rv_sql "SELECT count(*) FROM gcal_link WHERE state = 'delete' AND appointment_id IS NULL")" = 1 ]
+	run gcal-sync
+	assert_success
+	assert_output --partial '"deleted":1,'
+	run event_of $G 1
+	assert_output 'Massaggio Mario R. 2026-11-27T10:00:00+01:00 cancelled'
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 0 ]
+}
+
 @test "429 and rate limits back off and succeed; 5xx too" {
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
