@@ -9,7 +9,8 @@
 static const char usage_str[] =
     "usage: gdpr-breach open --detected T --description TEXT\n"
     "                        [--categories LIST] [--subjects N]\n"
-    "                        [--risk none|low|high]\n"
+    "                        [--risk none|low|high] [--containment TEXT]\n"
+    "                        [--consequences TEXT] [--measures TEXT]\n"
     "       gdpr-breach show ID\n"
     "       gdpr-breach link ID [C...]\n"
     "       gdpr-breach update ID [--detected T] [--description TEXT]\n"
