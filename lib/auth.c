@@ -536,7 +536,8 @@ session_of(const struct cred *c, int64_t id, int64_t now,
 static int
 login_commit(sqlite3 *db, const struct rv_who *w, const struct cred *c,
     const uint8_t *salt, const uint8_t *hash, const struct auth_policy *p,
-    const uint8_t token_hash[32], int64_t *sid, struct rv_err *e)
+    const uint8_t token_hash[32], const uint8_t *old_hash, int64_t *sid,
+    struct rv_err *e)
 {
 	static const char reset[] =
 	    "UPDATE staff_auth SET failed = 0, failed_at = NULL, "
@@ -548,8 +549,11 @@ login_commit(sqlite3 *db, const struct rv_who *w, const struct cred *c,
 	    "VALUES (?, ?, ?, ?)";
 	static const char stale[] =
 	    "DELETE FROM session WHERE staff_id = ? AND last_used < ?";
+	static const char replaced[] =
+	    "DELETE FROM session WHERE token_hash = ? RETURNING staff_id";
 	struct rv_who as = *w;
 	sqlite3_stmt *st;
+	int64_t old_staff = 0;
 	int rc;
 
 	as.actor = c->email;
@@ -577,6 +581,28 @@ login_commit(sqlite3 *db, const struct rv_who *w, const struct cred *c,
 	sqlite3_bind_int64(st, 2, w->now - p->idle);
 	if ((rc = step_done(db, st, e, "session")) != 0)
 		goto fail;
+	/* The login this file held before ends: its token, copied, must not
+	 * go on working once the terminal belongs to someone else. */
+	if (old_hash != NULL) {
+		if ((rc = db_prepare(db, replaced, &st, e)) != 0)
+			goto fail;
+		sqlite3_bind_blob(st, 1, old_hash, 32, SQLITE_STATIC);
+		if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			old_staff = sqlite3_column_int64(st, 0);
+			rc = sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			rc = db_fail(db, rc, e, "session");
+			goto fail;
+		}
+		rc = 0;
+		if (old_staff > 0)
+			audit_staff(db, &as, "staff.session_replaced", old_staff,
+			    NULL, &rc, e);
+		if (rc != 0)
+			goto fail;
+	}
 	if ((rc = db_prepare(db, ins, &st, e)) != 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, c->staff_id);
@@ -606,10 +632,12 @@ auth_login(sqlite3 *db, const struct rv_who *w, const char *email,
 	static const uint8_t dummy_salt[AUTH_SALT_LEN];
 	uint8_t token[AUTH_TOKEN_LEN], th[32], scratch[AUTH_HASH_LEN];
 	uint8_t nsalt[AUTH_SALT_LEN], nhash[AUTH_HASH_LEN];
+	uint8_t old[AUTH_TOKEN_LEN], oh[32];
 	char tmp[PATH_MAX];
 	struct cred c;
+	struct rv_err ignored;
 	int64_t wait, sid = 0;
-	int ok = 0, locked_now, rehash, verdict, rc;
+	int ok = 0, had_old = 0, locked_now, rehash, verdict, rc;
 
 	memset(s, 0, sizeof(*s));
 	tmp[0] = '\0';
@@ -657,12 +685,18 @@ auth_login(sqlite3 *db, const struct rv_who *w, const char *email,
 		    p->iterations, nhash, sizeof(nhash), e)) != 0)
 			goto out;
 	}
+	/* A file that cannot be read names no session: it is replaced. */
+	if (token_read(token_path, old, &had_old, &ignored) != 0)
+		had_old = 0;
+	if (had_old)
+		crypt_sha256(old, sizeof(old), oh);
+	rv_wipe(old, sizeof(old));
 	crypt_random(token, sizeof(token));
 	crypt_sha256(token, sizeof(token), th);
 	if ((rc = token_write(token_path, token, tmp, sizeof(tmp), e)) != 0)
 		goto out;
 	rc = login_commit(db, w, &c, rehash ? nsalt : NULL, nhash, p, th,
-	    &sid, e);
+	    had_old ? oh : NULL, &sid, e);
 	if (rc == 0 && rename(tmp, token_path) < 0)
 		rc = rv_fail_errno(e, EX_CANTCREAT, "cannot create %s",
 		    token_path);

@@ -114,7 +114,23 @@ token_file() {
 	run staff whoami
 	assert_success
 	[ "$(rv_json '["role"]')" = operator ]
-	[ "$(rv_json '["id"]')" = 2 ]
+	[ "$(rv_json '["staff_id"]')" = 2 ]
+}
+
+@test "a new login at the same terminal ends the session it replaces" {
+	staff_centre
+	staff login giulia@example.com <<<"secret-giulia" >/dev/null
+	old=$(cat "$(token_file)")
+	run staff login marco@example.com <<<"secret-marco"
+	assert_success
+	[ "$(rv_sql 'SELECT group_concat(staff_id) FROM session')" = 2 ]
+	run rv_sql "SELECT actor, action, ref FROM audit WHERE action = 'staff.session_replaced'"
+	assert_output "marco@example.com|staff.session_replaced|staff 1"
+	# Giulia's token, had it been copied, no longer works.
+	printf '%s\n' "$old" >"$(token_file)"
+	run staff whoami
+	assert_failure 1
+	assert_output "staff: not logged in; acting as 'tester'"
 }
 
 @test "a wrong password or an unknown account is refused alike, and audited" {
