@@ -127,7 +127,7 @@ help(struct rv_ctx *ctx)
 static void
 setup(struct rv_ctx *ctx)
 {
-	const char *actor;
+	const char *actor, *locale;
 
 	if (setup_done)
 		return;
@@ -135,6 +135,9 @@ setup(struct rv_ctx *ctx)
 	rv_check(ctx, conf_load(conf_path(), &ctx->conf, &ctx->err));
 	rv_check(ctx, tm_init(conf_get(ctx->conf, "clinic.timezone"),
 	    &ctx->err));
+	locale = conf_get(ctx->conf, "clinic.locale");
+	if (strcmp(locale, "it") != 0 && strcmp(locale, "en") != 0)
+		rv_die(ctx, EX_CONFIG, "clinic.locale '%s': it or en", locale);
 	rv_check(ctx, tm_now(&ctx->who.now, &ctx->err));
 	actor = getenv("RISERVA_ACTOR");
 	ctx->who.actor = actor != NULL && *actor != '\0' ? actor : login_name();

@@ -1,5 +1,6 @@
 /* tm.c — wall times in the centre's time zone, RFC 3339, and the DST rules. */
 #include <ctype.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,21 @@ tm_add_days(int *y, int *m, int *d, int n)
 	tm_civil_from_days(tm_days_from_civil(*y, *m, *d) + n, y, m, d);
 }
 
+static int
+is_tzif(const char *path)
+{
+	char magic[4];
+	FILE *f = fopen(path, "rb");
+	int ok;
+
+	if (f == NULL)
+		return 0;
+	ok = fread(magic, 1, sizeof(magic), f) == sizeof(magic) &&
+	    memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return ok;
+}
+
 int
 tm_init(const char *zone, struct rv_err *e)
 {
@@ -87,6 +103,12 @@ tm_init(const char *zone, struct rv_err *e)
 		return rv_fail(e, EX_CONFIG,
 		    "unknown time zone '%s' (no %s; is tzdata installed?)",
 		    zone, path);
+	/* zone.tab and friends are regular files too; glibc would fall
+	 * back to UTC on them without a word. */
+	if (!is_tzif(path))
+		return rv_fail(e, EX_CONFIG,
+		    "unknown time zone '%s' (%s is not a zone file)", zone,
+		    path);
 	snprintf(zone_name, sizeof(zone_name), "%s", zone);
 	if (setenv("TZ", zone, 1) < 0)
 		return rv_fail_errno(e, EX_OSERR, "setenv TZ");

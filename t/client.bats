@@ -214,6 +214,20 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	assert_failure 78
 }
 
+@test "config: a zone path that is no zone file and a locale we have no templates for are refused" {
+	# glibc reads zone.tab as "no zone" and silently runs in UTC.
+	RISERVA_CLINIC_TIMEZONE=zone.tab run client list
+	assert_failure 78
+	assert_output --partial "is not a zone file"
+	RISERVA_CLINIC_LOCALE=fr run client list
+	assert_failure 78
+	assert_output "client: clinic.locale 'fr': it or en"
+	RISERVA_CLINIC_LOCALE=en run client add --name Ann --surname Lee \
+	    --email ann@example.org --phone 3331234567
+	assert_success
+	assert_output --partial '"locale":"en"'
+}
+
 @test "common options: help, version, unknown options and verbs" {
 	run client --help
 	assert_success
