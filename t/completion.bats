@@ -35,6 +35,28 @@ zcomplete_line() {
 	done
 }
 
+@test "every verb a tool's usage names completes, in bash and in zsh" {
+	local b t verbs got
+	for b in "$RV_ROOT"/bin/*; do
+		t=${b##*/}
+		# "complete" is the completions' own helper, not for people.
+		verbs=$("$b" --help | awk -v t="$t" '{
+			for (i = 1; i < NF; i++)
+				if ($i == t && $(i + 1) ~ /^[a-z][a-z-]*$/ &&
+				    $(i + 1) != "complete")
+					print $(i + 1)
+		}' | sort -u)
+		[ -n "$verbs" ] || continue
+		got=$(complete_line "$t " | sort -u)
+		run comm -23 <(echo "$verbs") <(echo "$got")
+		assert_output ""
+		# zsh describes each verb as NAME:what it does.
+		run comm -23 <(echo "$verbs") <(sed -n "/verbs=(/,/^[[:space:]]*)\$/s/^[[:space:]]*'\([a-z-]*\):.*/\1/p" \
+		    "$RV_ROOT/completions/zsh/_$t" | sort -u)
+		assert_output ""
+	done
+}
+
 @test "client: verbs, options and client emails complete" {
 	rv_centre
 	run complete_line "client sh"
