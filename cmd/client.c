@@ -317,6 +317,11 @@ client_import(struct rv_ctx *ctx, int argc, char **argv)
 		rv_usage(ctx);
 	if (optind != argc)
 		rv_usage(ctx);
+	/* The write lock is held while stdin is read: never for a person
+	 * typing, while every other desk waits. */
+	if (is_tty(stdin))
+		rv_die(ctx, EX_USAGE, "pipe client records on stdin "
+		    "(client import <clients.jsonl)");
 	im.ctx = ctx;
 	im.locale = conf_get(ctx->conf, "clinic.locale");
 	/* All or nothing: one transaction, rolled back by the first bad line. */

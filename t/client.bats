@@ -150,6 +150,18 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	[ "$(rv_sql 'SELECT count(*) FROM client')" = 0 ]
 }
 
+@test "client import refuses a terminal: the write lock is not held for typing" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	rv_centre
+	run timeout 10 script -qec "client import" /dev/null </dev/null
+	assert_failure 64
+	assert_output --partial "pipe client records on stdin"
+	# Nobody waited: a booking desk writes at once.
+	run client add --name Lia --surname Neri --email lia@example.org \
+	    --phone 3330000000
+	assert_success
+}
+
 @test "client import reads what client list writes" {
 	rv_centre
 	client list >"$BATS_TEST_TMPDIR/out"
