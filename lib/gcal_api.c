@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,28 +15,6 @@
 #include "gcal.h"
 #include "http.h"
 #include "banned.h"
-
-/* 1 when the http:// URL u names this machine (a test server). */
-static int
-is_loopback(const char *u)
-{
-	static const char *const here[] = { "127.0.0.1", "localhost",
-		"[::1]", NULL };
-	const char *h = u + 7, *end, *at;
-	size_t n, i;
-
-	end = h + strcspn(h, "/?#");
-	/* user@host: the host is what follows the last '@'. */
-	while ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
-		h = at + 1;
-	n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
-	if (h + n > end || (h[n] != '\0' && strchr(":/?#", h[n]) == NULL))
-		return 0;
-	for (i = 0; here[i] != NULL; i++)
-		if (strlen(here[i]) == n && strncasecmp(h, here[i], n) == 0)
-			return 1;
-	return 0;
-}
 
 static int
 check_url(const struct rv_conf *conf, const char *key, char **out,
@@ -51,7 +28,7 @@ check_url(const struct rv_conf *conf, const char *key, char **out,
 		    "http(s) URL", key, s ? s : "");
 	/* Tokens and the client secret travel there: in clear only to a
 	 * server on this machine. */
-	if (strncmp(s, "http://", 7) == 0 && !is_loopback(s))
+	if (strncmp(s, "http://", 7) == 0 && !http_is_loopback(s))
 		return rv_fail(e, EX_CONFIG, "config %s: '%s' is plain http to "
 		    "another machine, and the tokens would cross the network "
 		    "in clear: use https://", key, s);

@@ -274,3 +274,45 @@ http_cleanup(void)
 		curl_global_cleanup();
 	}
 }
+
+/* The authority of the URL u (after "scheme://"): its start and length. */
+static const char *
+authority(const char *u, size_t *n)
+{
+	const char *h = strstr(u, "://");
+
+	h = h != NULL ? h + 3 : u;
+	*n = strcspn(h, "/?#");
+	return h;
+}
+
+int
+http_has_userinfo(const char *u)
+{
+	size_t n;
+	const char *h = authority(u, &n);
+
+	return memchr(h, '@', n) != NULL;
+}
+
+int
+http_is_loopback(const char *u)
+{
+	static const char *const here[] = { "127.0.0.1", "localhost",
+		"[::1]", NULL };
+	const char *h, *end, *at;
+	size_t n, i;
+
+	h = authority(u, &n);
+	end = h + n;
+	/* user@host: the host is what follows the last '@'. */
+	while ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
+		h = at + 1;
+	n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+	if (h + n > end || (h[n] != '\0' && strchr(":/?#", h[n]) == NULL))
+		return 0;
+	for (i = 0; here[i] != NULL; i++)
+		if (strlen(here[i]) == n && strncasecmp(h, here[i], n) == 0)
+			return 1;
+	return 0;
+}

@@ -54,4 +54,9 @@ long http_backoff_ms(const struct http_retry *p, int n, long retry_after);
 /* Releases the shared connection (kept alive between requests). */
 void http_cleanup(void);
 
+/* 1 when URL u names this machine (127.0.0.1, localhost, [::1]). */
+int http_is_loopback(const char *u);
+/* 1 when URL u carries user[:password]@ before its host. */
+int http_has_userinfo(const char *u);
+
 #endif

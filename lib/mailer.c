@@ -422,6 +422,12 @@ smtp_open(struct transport *t, const struct rv_conf *conf,
 	t->url = conf_get(conf, "mail.url");
 	t->user = conf_get(conf, "mail.user");
 	t->cainfo = conf_get(conf, "mail.cainfo");
+	/* Checked first, and the URL never echoed: it may hold a password,
+	 * which would then sit in the config and in every error. */
+	if (http_has_userinfo(t->url))
+		return rv_fail(e, EX_CONFIG, "config mail.url: a user or "
+		    "password does not belong in the URL; use mail.user and "
+		    "mail.password_file (or RISERVA_SMTP_PASSWORD)");
 	if (strncmp(t->url, "smtps://", 8) != 0 &&
 	    strncmp(t->url, "smtp://", 7) != 0)
 		return rv_fail(e, EX_CONFIG, "config mail.url: '%s' is not an "
@@ -634,6 +640,11 @@ sendgrid_open(struct transport *t, const struct rv_conf *conf,
 	    strncmp(t->url, "http://", 7) != 0)
 		return rv_fail(e, EX_CONFIG, "config mail.sendgrid_url: '%s' "
 		    "is not an http(s) URL", t->url);
+	/* The API key and every message travel there. */
+	if (strncmp(t->url, "http://", 7) == 0 && !http_is_loopback(t->url))
+		return rv_fail(e, EX_CONFIG, "config mail.sendgrid_url: '%s' "
+		    "is plain http to another machine, and the API key would "
+		    "cross the network in clear: use https://", t->url);
 	if ((rc = conf_duration(conf, "mail.timeout", &timeout, e)) != 0)
 		return rc;
 	t->timeout_ms = (long)timeout * 1000;

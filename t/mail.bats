@@ -210,6 +210,32 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
 }
 
+@test "credentials in mail.url are refused, and the URL is not echoed" {
+	smtpd_start
+	mail_config
+	book_mario
+	RISERVA_MAIL_URL="smtp://centro:S3cret@127.0.0.1:$SMTP_PORT" run notify
+	assert_failure 78
+	assert_output "notify: config mail.url: a user or password does not belong in the URL; use mail.user and mail.password_file (or RISERVA_SMTP_PASSWORD)"
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+	# An '@' after the host is a path, not a user.
+	RISERVA_MAIL_URL="smtp://127.0.0.1:$SMTP_PORT/x@y" run notify
+	assert_success
+}
+
+@test "SendGrid over plain http only to this machine: the API key is not sent in clear" {
+	mail_config
+	book_mario
+	RISERVA_MAIL_TRANSPORT=sendgrid RISERVA_SENDGRID_KEY=SG.k \
+	RISERVA_MAIL_SENDGRID_URL=http://sendgrid.example/v3/mail/send run notify
+	assert_failure 78
+	assert_output --partial "is plain http to another machine"
+	RISERVA_MAIL_TRANSPORT=sendgrid RISERVA_SENDGRID_KEY=SG.k \
+	RISERVA_MAIL_SENDGRID_URL=http://localhost.example/v3/mail/send run notify
+	assert_failure 78
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+}
+
 @test "an address written around the tools cannot smuggle an SMTP command" {
 	smtpd_start
 	mail_config
