@@ -348,6 +348,19 @@ smtp_send(struct transport *t, const struct mail *m,
 	default:
 		break;
 	}
+	/*
+	 * MAIL FROM refused: the sender is ours, the same for every message,
+	 * so no client's message is to blame. For good (5xx, but 552, a
+	 * message too big) is the config to fix; for now (4xx) is a server
+	 * not ready: either way the run stops.
+	 */
+	if (strncmp(t->errbuf, "MAIL failed", 11) == 0 && code != 552 &&
+	    code >= 400) {
+		snprintf(r->detail, sizeof(r->detail), "the server refused "
+		    "the sender %s (mail.from): SMTP %ld", t->from.s, code);
+		r->status = code >= 500 ? SEND_CONFIG : SEND_DOWN;
+		return 0;
+	}
 	if (code >= 500 && code < 600)
 		r->status = SEND_PERM;
 	else

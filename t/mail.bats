@@ -247,3 +247,25 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	[ "$(rv_json '["reason"]')" = "bad email address" ]
 	[ "$(mail_count)" = 0 ]
 }
+
+@test "a sender the server refuses stops the run: no client's message is failed for it" {
+	smtpd_start --reject-sender prenotazioni@aurora.example
+	mail_config
+	book_mario
+	book_mario '2026-12-02 10:00'
+	run notify
+	assert_failure 78
+	assert_output --partial "refused the sender"
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message")" = "queued/0 queued/0" ]
+	smtpd_stop
+	smtpd_start --tempfail-sender prenotazioni@aurora.example
+	RISERVA_MAIL_URL="smtp://127.0.0.1:$SMTP_PORT" run notify
+	assert_failure 69
+	# One try, and the run stopped before the second message.
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0" ]
+	smtpd_stop
+	smtpd_start
+	RISERVA_MAIL_URL="smtp://127.0.0.1:$SMTP_PORT" run notify --now '2026-11-30 09:00'
+	assert_success
+	[ "$(mail_count)" = 2 ]
+}

@@ -4,7 +4,9 @@
 Binds 127.0.0.1 on a free port and writes the port to --port-file once it
 listens. Each message received is written whole to --dir as NNNNNN.eml,
 preceded by X-Test-Mail-From and X-Test-Rcpt-To lines; each connection
-appends a line to --connections; --accepted is the reply to a message.
+appends a line to --connections; --accepted is the reply to a message;
+--reject and --tempfail refuse a recipient, --reject-sender and
+--tempfail-sender the envelope sender, for good or for now.
 SIGTERM stops it (and writes --count).
 """
 import argparse
@@ -21,6 +23,15 @@ class Handler:
     def __init__(self, args):
         self.args = args
         self.n = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        if address in self.args.reject_sender:
+            return '550 5.7.1 <%s>: sender rejected' % address
+        if address in self.args.tempfail_sender:
+            return '451 4.3.0 <%s>: sender check failed, try later' % address
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return '250 2.1.0 OK'
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         if address in self.args.reject:
@@ -61,6 +72,8 @@ def main():
     p.add_argument('--count')
     p.add_argument('--reject', action='append', default=[])
     p.add_argument('--tempfail', action='append', default=[])
+    p.add_argument('--reject-sender', action='append', default=[])
+    p.add_argument('--tempfail-sender', action='append', default=[])
     p.add_argument('--accepted', default='250 2.0.0 OK: queued as %d',
                    help='the reply to a message; %%d is its number')
     p.add_argument('--auth', help='USER:PASSWORD required')
