@@ -803,6 +803,33 @@ delete_event(struct run *x, const char *gid, struct rv_err *e)
 	return rc;
 }
 
+/*
+ * An erased client's event: its title made the busy one before it is
+ * deleted, because Google keeps a deleted event in the calendar's trash
+ * for some 30 days, title and all. *gone when it is not there at all.
+ */
+static int
+blank_event(struct run *x, const char *gid, int *gone, struct rv_err *e)
+{
+	struct rv_buf url = { 0 };
+	struct gresp r;
+	json_t *body = json_object();
+	int rc;
+
+	json_object_set_new(body, "summary", json_string(x->g->busy_title));
+	event_url(x, gid, &url);
+	rc = gsess_call(&x->s, "PATCH", url.s, body, NULL, &r, e);
+	json_decref(body);
+	buf_free(&url);
+	if (rc != 0)
+		return rc;
+	*gone = r.status == 404 || r.status == 410;
+	if (r.status != 200 && !*gone)
+		rc = gcal_unexpected("events.patch", &r, e);
+	gresp_free(&r);
+	return rc;
+}
+
 static int
 get_event(struct run *x, const char *gid, struct gresp *r, struct rv_err *e)
 {
@@ -897,7 +924,12 @@ push_deletions(struct run *x, struct rv_err *e)
 	rc = rc == SQLITE_DONE ? 0 : db_fail(x->g->db, rc, e, "calendar links");
 	for (i = 0, gid = gids.s; rc == 0 && i < ids.n;
 	    i++, gid += strlen(gid) + 1) {
-		if ((rc = delete_event(x, gid, e)) != 0)
+		int gone = 0;
+
+		/* No booking: its client was erased (gcal_forget_client). */
+		if (appts.v[i] == 0 && (rc = blank_event(x, gid, &gone, e)) != 0)
+			break;
+		if (!gone && (rc = delete_event(x, gid, e)) != 0)
 			break;
 		if ((rc = db_begin(x->g->db, e)) != 0)
 			break;

@@ -544,6 +544,9 @@ delete|NULL"
 	gcal-sync >/dev/null
 	run emu_events operator@gmail.test '[e["status"] for e in ev]'
 	assert_output '["cancelled", "cancelled"]'
+	# Deleted events wait in Google's trash: there, no name either.
+	run emu_events operator@gmail.test '[e["summary"] for e in ev]'
+	assert_output '["Occupato", "Occupato"]'
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
 }
 

@@ -515,10 +515,24 @@ during() {
 	run gcal-sync
 	assert_success
 	assert_output --partial '"deleted":1,'
+	# Google's trash keeps the event some 30 days: with no name on it.
 	run event_of $G 1
-	assert_output 'Massaggio Mario R. 2026-11-27T10:00:00+01:00 cancelled'
+	assert_output 'Occupato 2026-11-27T10:00:00+01:00 cancelled'
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
 	[ "$(rv_sql 'SELECT count(*) FROM gcal_outbox')" = 0 ]
+}
+
+@test "an erased client's event gone from Google already is not an error" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	# Purged from the trash: Google answers 404 Not Found.
+	emu POST /_emu/fault '{"op": "events.patch", "status": 404, "count": 1}' >/dev/null
+	gdpr-erase mario@example.com --reason test >/dev/null
+	run gcal-sync
+	assert_success
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_link')" = 0 ]
+	[ "$(emu_count events.delete 204)" = 0 ]
 }
 
 @test "429 and rate limits back off and succeed; 5xx too" {
@@ -704,7 +718,7 @@ during() {
 	run gcal-sync disconnect giulia@example.com
 	assert_success
 	run event_of $G 1
-	assert_output 'Massaggio Mario R. 2026-12-01T10:00:00+01:00 cancelled'
+	assert_output 'Occupato 2026-12-01T10:00:00+01:00 cancelled'
 	[ "$(emu_count events.delete 204)" = 1 ]
 }
 
