@@ -220,8 +220,9 @@ staff_ids(struct rv_ctx *ctx, int argc, char **argv, struct rv_ids *ids)
 		rv_check(ctx, gcal_accounts(rv_db(ctx), ids, &ctx->err));
 		return;
 	}
+	/* Named twice (by id and by email), synced once. */
 	for (i = 0; i < argc; i++)
-		ids_add(ids, rv_staff(ctx, argv[i]));
+		ids_add_once(ids, rv_staff(ctx, argv[i]));
 }
 
 static int

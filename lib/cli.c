@@ -504,8 +504,9 @@ rv_client_ids(struct rv_ctx *ctx, int argc, char **argv, struct rv_ids *ids)
 	int i;
 
 	if (argc > 0) {
+		/* One client named twice (by id and by email) counts once. */
 		for (i = 0; i < argc; i++)
-			ids_add(ids, rv_client(ctx, argv[i]));
+			ids_add_once(ids, rv_client(ctx, argv[i]));
 		return;
 	}
 	if (is_tty(stdin))

@@ -66,6 +66,7 @@ struct rv_ids {
 	size_t n, cap;
 };
 void ids_add(struct rv_ids *l, int64_t id);
+void ids_add_once(struct rv_ids *l, int64_t id);
 void ids_free(struct rv_ids *l);
 
 /* Validation and parsing of user input (util.c); 0 or EX_DATAERR. */

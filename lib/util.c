@@ -191,6 +191,18 @@ ids_add(struct rv_ids *l, int64_t id)
 	l->v[l->n++] = id;
 }
 
+/* For the few ids named on a command line: a linear look. */
+void
+ids_add_once(struct rv_ids *l, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i] == id)
+			return;
+	ids_add(l, id);
+}
+
 void
 ids_free(struct rv_ids *l)
 {

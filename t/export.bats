@@ -329,6 +329,13 @@ requests.csv"
 	assert_output boss@example.com
 }
 
+@test "a client named twice gets one document" {
+	rv_centre
+	run gdpr-export 1 mario@example.com 1 --reason x
+	assert_success
+	[ "${#lines[@]}" = 1 ]
+}
+
 @test "on a terminal, the document indented" {
 	rv_centre
 	run gdpr-export 1 --reason x --format table

@@ -722,6 +722,17 @@ during() {
 	[ "$(emu_count events.delete 204)" = 1 ]
 }
 
+@test "an operator named twice, by email and by id, is synced once" {
+	connect_giulia
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync giulia@example.com 1
+	assert_success
+	[ "${#lines[@]}" = 1 ]
+	[ "$(emu_count events.list)" = 1 ]
+	run gcal-sync status 1 giulia@example.com
+	[ "${#lines[@]}" = 1 ]
+}
+
 @test "status: each account, its state, last sync and pending changes" {
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
