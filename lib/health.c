@@ -45,6 +45,9 @@ health_check_text(const char *text, size_t n, struct rv_err *e)
 			    "health text contains a control character "
 			    "(byte %zu)", i + 1);
 	}
+	if ((bad = utf8_unsafe(text, n)) != n)
+		return rv_fail(e, EX_DATAERR, "health text contains a control "
+		    "or direction-override character (byte %zu)", bad + 1);
 	return 0;
 }
 

@@ -81,6 +81,7 @@ int check_email(const char *s, struct rv_err *e);
  * the offset of the first invalid byte of s (n when all is valid). */
 size_t utf8_seq(const unsigned char *p, const unsigned char *end);
 size_t utf8_valid(const char *s, size_t n);
+size_t utf8_unsafe(const char *s, size_t n);
 int norm_phone(const char *s, char *out, size_t outsz, struct rv_err *e);
 int is_tty(FILE *fp);
 const char *login_name(void);

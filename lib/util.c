@@ -329,6 +329,30 @@ utf8_valid(const char *s, size_t n)
 	return (size_t)(p - (const unsigned char *)s);
 }
 
+/*
+ * The offset of the first C1 control (U+0080-U+009F: some terminals obey
+ * U+009B as CSI) or bidirectional override or isolate (U+202A-U+202E,
+ * U+2066-U+2069: they reorder what follows on the screen, so a table row
+ * or a note could show other than it says) in the valid UTF-8 s; n when
+ * there is none.
+ */
+size_t
+utf8_unsafe(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++) {
+		if (p[i] == 0xc2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)
+			return i;
+		if (i + 2 < n && p[i] == 0xe2 &&
+		    ((p[i + 1] == 0x80 && p[i + 2] >= 0xaa && p[i + 2] <= 0xae) ||
+		    (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
+			return i;
+	}
+	return n;
+}
+
 /* Counts UTF-8 code points; -1 if the bytes are not valid UTF-8. */
 static long
 utf8_len(const char *s)
@@ -373,6 +397,9 @@ check_text(const char *what, const char *s, size_t max, int required,
 			return rv_fail(e, EX_DATAERR,
 			    "%s contains a control character", what);
 	}
+	if (utf8_unsafe(s, strlen(s)) != strlen(s))
+		return rv_fail(e, EX_DATAERR, "%s contains a control or "
+		    "direction-override character", what);
 	if (required && isspace((unsigned char)s[0]) &&
 	    strspn(s, " \t\n") == strlen(s))
 		return rv_fail(e, EX_DATAERR, "%s is empty", what);

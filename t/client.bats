@@ -37,7 +37,16 @@ load helper
 	run client add --name "$(printf 'a\tb')" --surname Rossi --email m@example.com --phone 123456
 	assert_failure 65
 	assert_output "client: name contains a control character"
+	# U+202E reverses what follows on screen; U+009B is CSI to some
+	# terminals. Accents and other scripts are fine.
+	run client add --name "$(printf 'Mario\342\200\256')" --surname Rossi --email m@example.com --phone 123456
+	assert_failure 65
+	assert_output "client: name contains a control or direction-override character"
+	run client add --name Mario --surname "$(printf 'Ro\302\2332Jssi')" --email m@example.com --phone 123456
+	assert_failure 65
 	assert_file_not_exists "$RISERVA_DB"
+	run client add --name 'Zoë' --surname 'Ñúñez Ωμέγα' --email m@example.com --phone 123456
+	assert_success
 }
 
 @test "client emails are unique without regard to case" {

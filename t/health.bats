@@ -144,6 +144,11 @@ health.clear|1|client 1|health|"
 	run bash -c "printf 'riga\runo\n' | client health 1 --set"
 	assert_failure 65
 	assert_output "client: health text contains a control character (byte 5)"
+	run bash -c "printf 'allergia \342\201\246nascosta\342\201\251\n' | client health 1 --set"
+	assert_failure 65
+	assert_output "client: health text contains a control or direction-override character (byte 10)"
+	run bash -c "printf 'allergia \302\205\n' | client health 1 --set"
+	assert_failure 65
 }
 
 @test "the text is stored only encrypted, bound to its row" {
