@@ -163,6 +163,51 @@ erased_before(const char *path)
 	return n > 0;
 }
 
+/*
+ * Receipts issued since the backup, in the live database: they are under
+ * the fiscal hold, and moving the restored file into place would lose
+ * them. Only a warning: the restore itself is sound.
+ */
+static void
+receipts_after(struct rv_ctx *ctx, const char *target)
+{
+	static const char since[] = "SELECT count(*), min(number), "
+	    "max(number) FROM fiscal WHERE id > ?";
+	char live[PATH_MAX];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t last = 0;
+
+	if (db_default_path(live, sizeof(live), &ctx->err) != 0 ||
+	    strcmp(live, target) == 0 || access(live, F_OK) != 0)
+		return;
+	/* A backup older than the fiscal table holds no receipt at all. */
+	if (sqlite3_open_v2(target, &db, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK)
+		db_int(db, "SELECT coalesce(max(id), 0) FROM fiscal", 0, &last,
+		    NULL, NULL);
+	sqlite3_close(db);
+	db = NULL;
+	if (sqlite3_open_v2(live, &db, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK &&
+	    sqlite3_prepare_v2(db, since, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, last);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_int64(st, 0) > 0)
+			rv_warn(ctx, "%s holds %lld receipt%s issued after this "
+			    "backup (%s to %s), under the fiscal hold: moving "
+			    "%s into place would lose them; keep them first "
+			    "('book receipts --db %s')", live,
+			    (long long)sqlite3_column_int64(st, 0),
+			    sqlite3_column_int64(st, 0) == 1 ? "" : "s",
+			    (const char *)sqlite3_column_text(st, 1),
+			    (const char *)sqlite3_column_text(st, 2), target,
+			    live);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static int
 backup_back(struct rv_ctx *ctx, int argc, char **argv)
 {
@@ -194,6 +239,7 @@ backup_back(struct rv_ctx *ctx, int argc, char **argv)
 		    "the backup were not made again in %s (set erase.journal, "
 		    "then run 'gdpr-erase --replay --db %s')", journal, target,
 		    target);
+	receipts_after(ctx, target);
 	return rv_finish(ctx);
 }
 

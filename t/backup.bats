@@ -70,6 +70,27 @@ for i in range(24000):
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR" | grep restore-)" ]
 }
 
+@test "backup restore warns of receipts issued since the backup" {
+	rv_centre
+	for h in 09 10 11; do
+		book add --client 1 --service Viso --staff giulia@example.com \
+			--at "2026-11-30 $h:00" >/dev/null
+	done
+	export RISERVA_NOW=2026-11-30T18:00:00+01:00
+	book done 1 --paid 40 --method card >/dev/null
+	backup create --output "$(bk)" >/dev/null
+	f=$(bk)/riserva-2026-11-30T170000Z.rvbak
+	run backup restore "$f" --db "$BATS_TEST_TMPDIR/a.db"
+	assert_success
+	refute_output --partial "receipt"
+	book done 2 --paid 40 --method cash >/dev/null
+	book done 3 --paid 40 --method cash >/dev/null
+	run backup restore "$f" --db "$BATS_TEST_TMPDIR/b.db"
+	assert_success
+	assert_line "backup: $RISERVA_DB holds 2 receipts issued after this backup (2026/000002 to 2026/000003), under the fiscal hold: moving $BATS_TEST_TMPDIR/b.db into place would lose them; keep them first ('book receipts --db $RISERVA_DB')"
+	[ "$(sqlite3 "$BATS_TEST_TMPDIR/b.db" 'SELECT count(*) FROM fiscal')" = 1 ]
+}
+
 @test "backup restore never writes over a database" {
 	rv_centre
 	backup create --output "$(bk)" >/dev/null
