@@ -5,9 +5,11 @@
  * anchor where the kept chain starts, so an edited, deleted, reordered or
  * cut-off row is found by audit_verify().
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "riserva.h"
@@ -387,6 +389,75 @@ chain_ready(sqlite3 *db, struct rv_err *e)
 	return 0;
 }
 
+static int
+word_char(unsigned char c)
+{
+	return c >= 0x80 || isalnum(c);
+}
+
+/* Whether s holds w as a whole word, without regard to ASCII case. */
+static int
+has_word(const char *s, const char *w)
+{
+	size_t n = strlen(w), i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (strncasecmp(s + i, w, n) == 0 &&
+		    (i == 0 || !word_char((unsigned char)s[i - 1])) &&
+		    !word_char((unsigned char)s[i + n]))
+			return 1;
+	return 0;
+}
+
+/*
+ * A reason stays on the chained trail after the client is erased, so it
+ * must not name them: their name or surname as a word (three letters or
+ * more), or their email. What it says of their health no test can see;
+ * the pages ask for that.
+ */
+static int
+reason_check(sqlite3 *db, int64_t client_id, const char *reason,
+    struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT name, surname, email FROM client WHERE id = ?";
+	sqlite3_stmt *st;
+	const char *what = NULL;
+	int rc, k;
+
+	if ((rc = db_cached(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, client_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The email first: it holds the name, often. */
+		static const int col[] = { 2, 0, 1 };
+		static const char *const label[] = { "name", "surname",
+			"email" };
+
+		for (k = 0; k < 3 && what == NULL; k++) {
+			const char *v = (const char *)sqlite3_column_text(st,
+			    col[k]);
+
+			if (v == NULL || strlen(v) < 3)
+				continue;
+			if (col[k] < 2 ? has_word(reason, v) :
+			    strcasestr(reason, v) != NULL)
+				what = label[col[k]];
+		}
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, rc, e, "client");
+	if (what != NULL)
+		return rv_fail(e, EX_DATAERR, "the reason holds the client's "
+		    "%s, and reasons stay on the audit trail after an "
+		    "erasure: say why without naming them", what);
+	return 0;
+}
+
 int
 audit_append(sqlite3 *db, const struct rv_who *w, const char *action,
     int64_t client_id, const char *ref, const char *fields, struct rv_err *e)
@@ -405,6 +476,9 @@ audit_append(sqlite3 *db, const struct rv_who *w, const char *action,
 			return rc;
 		own = 1;
 	}
+	if (w->reason != NULL && client_id > 0 &&
+	    (rc = reason_check(db, client_id, w->reason, e)) != 0)
+		goto out;
 	if ((rc = chain_ready(db, e)) != 0)
 		goto out;
 	if (A.have_end && A.end_version == data_version(db)) {

@@ -159,6 +159,30 @@ rows() {
 	assert_line --index 1 --partial "audit: row 4 does not match"
 }
 
+@test "a reason naming its client is refused: the trail keeps reasons after erasure" {
+	rv_centre
+	book add --client 1 --service Viso --staff giulia@example.com \
+		--at '2026-12-01 10:00' >/dev/null
+	before=$(rv_sql 'SELECT count(*) FROM audit')
+	run book cancel 1 --reason "mario called, he is ill"
+	assert_failure 65
+	assert_output "book: the reason holds the client's name, and reasons stay on the audit trail after an erasure: say why without naming them"
+	[ "$(rv_sql 'SELECT status FROM appointment')" = booked ]
+	run client restrict 1 --reason "ROSSI contests the data"
+	assert_failure 65
+	assert_output --partial "the client's surname"
+	run gdpr-export 1 --reason "sent to mario@example.com"
+	assert_failure 65
+	assert_output --partial "the client's email"
+	[ "$(rv_sql 'SELECT count(*) FROM audit')" = "$before" ]
+	# A word that merely holds the name is not the name; another
+	# client's name is not this one's.
+	run book cancel 1 --reason "Marionette show moved; Anna covers"
+	assert_success
+	run audit verify
+	assert_success
+}
+
 @test "audit list filters by client, actor, action and time" {
 	trail
 	run audit list --client anna@example.com
