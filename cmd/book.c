@@ -105,7 +105,7 @@ book_move(struct rv_ctx *ctx, int argc, char **argv)
 		case O_AT: at = optarg; break;
 		case O_STAFF: staff = optarg; break;
 		case O_REASON:
-			ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+			rv_reason(ctx, optarg);
 			break;
 		default: rv_usage(ctx);
 		}
@@ -136,7 +136,7 @@ book_cancel(struct rv_ctx *ctx, int argc, char **argv)
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
 		if (opt != O_REASON)
 			rv_usage(ctx);
-		ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+		rv_reason(ctx, optarg);
 	}
 	if (argc - optind != 1)
 		rv_usage(ctx);

@@ -47,7 +47,7 @@ field_option(struct rv_ctx *ctx, struct client *c, int opt, const char *arg)
 	case O_BIRTH: c->birth = arg; break;
 	case O_NOTES: c->notes = arg; break;
 	case O_LOCALE: c->locale = arg; break;
-	case O_REASON: ctx->who.reason = rv_text(ctx, "reason", arg, 500); break;
+	case O_REASON: rv_reason(ctx, arg); break;
 	default: return 0;
 	}
 	return 1;
@@ -185,7 +185,7 @@ client_restriction_verb(struct rv_ctx *ctx, int argc, char **argv, int on)
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
 		if (opt != O_REASON)
 			rv_usage(ctx);
-		ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+		rv_reason(ctx, optarg);
 	}
 	if (argc - optind != 1)
 		rv_usage(ctx);
@@ -375,7 +375,7 @@ client_health(struct rv_ctx *ctx, int argc, char **argv)
 		case O_SET: set = 1; break;
 		case O_CLEAR: clear = 1; break;
 		case O_REASON:
-			ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+			rv_reason(ctx, optarg);
 			break;
 		default: rv_usage(ctx);
 		}

@@ -216,6 +216,11 @@ erase_named(struct rv_ctx *ctx, int argc, char **argv, int dry_run)
 			rv_checkpoint(ctx);
 		return rv_finish(ctx);
 	}
+	/* The erasure's rows are written once the client is gone: the
+	 * reason is held to the trail's rule first, a dry run's too. */
+	for (i = 0; i < t.ids.n; i++)
+		rv_check(ctx, audit_reason_check(rv_db(ctx), t.ids.v[i],
+		    ctx->who.reason, &ctx->err));
 	/* One transaction: every client named is erased, or none is. */
 	for (i = 0; i < t.ids.n; i++) {
 		memset(&one, 0, sizeof(one));
@@ -315,7 +320,7 @@ main(int argc, char *argv[])
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
 		switch (opt) {
 		case O_REASON:
-			ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+			rv_reason(ctx, optarg);
 			break;
 		case O_DRY_RUN: dry_run = 1; break;
 		case O_REPLAY: replay = 1; break;

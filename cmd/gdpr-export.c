@@ -35,7 +35,7 @@ main(int argc, char *argv[])
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
 		switch (opt) {
 		case O_REASON:
-			ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+			rv_reason(ctx, optarg);
 			break;
 		case O_PORTABLE: portable = 1; break;
 		case O_OUTPUT:

@@ -107,7 +107,7 @@ req_extend(struct rv_ctx *ctx, int argc, char **argv)
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
 		if (opt != O_REASON)
 			rv_usage(ctx);
-		ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+		rv_reason(ctx, optarg);
 	}
 	if (argc - optind != 1 || ctx->who.reason == NULL)
 		rv_usage(ctx);
@@ -136,7 +136,7 @@ req_close(struct rv_ctx *ctx, int argc, char **argv)
 		switch (opt) {
 		case O_OUTCOME: outcome = optarg; break;
 		case O_REASON:
-			ctx->who.reason = rv_text(ctx, "reason", optarg, 500);
+			rv_reason(ctx, optarg);
 			break;
 		default: rv_usage(ctx);
 		}

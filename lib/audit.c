@@ -415,10 +415,11 @@ has_word(const char *s, const char *w)
  * A reason stays on the chained trail after the client is erased, so it
  * must not name them: their name or surname as a word (three letters or
  * more), or their email. What it says of their health no test can see;
- * the pages ask for that.
+ * the pages ask for that. Only a reason a person typed: one a tool writes
+ * (a purge's term) must not stop a cron job for a client called Term.
  */
-static int
-reason_check(sqlite3 *db, int64_t client_id, const char *reason,
+int
+audit_reason_check(sqlite3 *db, int64_t client_id, const char *reason,
     struct rv_err *e)
 {
 	static const char sql[] =
@@ -476,8 +477,8 @@ audit_append(sqlite3 *db, const struct rv_who *w, const char *action,
 			return rc;
 		own = 1;
 	}
-	if (w->reason != NULL && client_id > 0 &&
-	    (rc = reason_check(db, client_id, w->reason, e)) != 0)
+	if (w->reason != NULL && w->reason_typed && client_id > 0 &&
+	    (rc = audit_reason_check(db, client_id, w->reason, e)) != 0)
 		goto out;
 	if ((rc = chain_ready(db, e)) != 0)
 		goto out;

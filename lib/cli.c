@@ -432,6 +432,13 @@ rv_text(struct rv_ctx *ctx, const char *what, const char *s, size_t max)
 }
 
 void
+rv_reason(struct rv_ctx *ctx, const char *arg)
+{
+	ctx->who.reason = rv_text(ctx, "reason", arg, 500);
+	ctx->who.reason_typed = 1;
+}
+
+void
 rv_out_begin(struct rv_ctx *ctx, const struct rv_col *cols, int one)
 {
 	setup(ctx);

@@ -71,6 +71,9 @@ void rv_range(struct rv_ctx *ctx, const char *from, const char *to,
 /* A --reason or other text option, checked for length and control bytes. */
 const char *rv_text(struct rv_ctx *ctx, const char *what, const char *s,
     size_t max);
+/* --reason: checked as text, and against the client each audit row it
+ * goes on is about (audit_append). */
+void rv_reason(struct rv_ctx *ctx, const char *arg);
 
 /* The subkey for purpose (keys_get); when this made the key file, says
  * once on stderr to back it up. Dies with 78 on a missing or wrong key. */

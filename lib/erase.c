@@ -1122,6 +1122,7 @@ erase_replay(struct erase_run *r, const struct rv_who *w, const char *path,
 
 	*replayed = 0;
 	p.w.reason = "replay of the erasure journal";
+	p.w.reason_typed = 0;
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;

@@ -425,6 +425,7 @@ deleted_on_google(struct run *x, const struct link *l, struct rv_err *e)
 	note(x, "appointment %lld: its event was deleted on Google Calendar; "
 	    "the booking is kept and marked needs_review", (long long)l->appt);
 	w.reason = "its event was deleted on Google Calendar";
+	w.reason_typed = 0;
 	return audit_appt(x, &w, "appointment.needs_review", l->appt, "status",
 	    e);
 }

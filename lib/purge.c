@@ -275,6 +275,7 @@ purge_clients(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 	snprintf(reason, sizeof(reason), "retention: %ld months after the "
 	    "last appointment (retention.client_months)", months);
 	c->w.reason = reason;
+	c->w.reason_typed = 0;
 	c->what = "erasing clients";
 	if ((rc = erase_open(c->db, conf, &c->run, e)) != 0)
 		return rc;
@@ -337,6 +338,7 @@ purge_health(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 	snprintf(reason, sizeof(reason), "retention: %ld months after the "
 	    "last appointment (retention.health_months)", months);
 	c->w.reason = reason;
+	c->w.reason_typed = 0;
 	c->what = "deleting health data";
 	if ((rc = count(c, count_sql, cutoff, skips, e)) != 0)
 		return rc;
@@ -395,6 +397,7 @@ purge_fiscal(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 	    "each record's hold_until: the end of the year it was issued "
 	    "plus the years set when it was", cutoff, c->o->dry_run);
 	c->w.reason = "retention: the legal hold of the fiscal record ended";
+	c->w.reason_typed = 0;
 	c->what = "deleting fiscal records";
 	if ((rc = count(c, count_sql, cutoff, skips, e)) != 0)
 		return rc;
@@ -480,6 +483,7 @@ purge_messages(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 	snprintf(reason, sizeof(reason), "retention: %ld days after sending "
 	    "(retention.message_days)", days);
 	c->w.reason = reason;
+	c->w.reason_typed = 0;
 	c->what = "dropping message texts";
 	if ((rc = count(c, count_sql, cutoff, skips, e)) != 0)
 		return rc;
@@ -513,6 +517,7 @@ purge_audit(struct cat *c, const struct rv_conf *conf, struct rv_err *e)
 	snprintf(reason, sizeof(reason), "retention: %ld months "
 	    "(retention.audit_months)", months);
 	c->w.reason = reason;
+	c->w.reason_typed = 0;
 	if ((rc = db_begin(c->db, e)) == 0) {
 		rc = audit_purge(c->db, &c->w, before, c->o->dry_run, &anchor,
 		    e);

@@ -181,6 +181,7 @@ struct rv_who {
 	const char *actor;
 	const char *tool;
 	const char *reason;
+	int reason_typed;	/* by a person (--reason), not by a tool */
 };
 
 /* ---- audit (audit.c) ---- */
@@ -197,6 +198,9 @@ struct rv_who {
 	"CAST(substr(ref, instr(ref, '-') + 1) AS INTEGER))"
 
 /* Appends one audit row in the caller's transaction; fields are names. */
+/* 0 unless reason holds client_id's email, name or surname (65). */
+int audit_reason_check(sqlite3 *db, int64_t client_id, const char *reason,
+    struct rv_err *e);
 int audit_append(sqlite3 *db, const struct rv_who *w, const char *action,
     int64_t client_id, const char *ref, const char *fields,
     struct rv_err *e);

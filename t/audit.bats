@@ -179,6 +179,14 @@ rows() {
 	# client's name is not this one's.
 	run book cancel 1 --reason "Marionette show moved; Anna covers"
 	assert_success
+	# An erasure writes its rows once the client is gone: checked first.
+	run gdpr-erase 1 --reason "Mario Rossi asked" --dry-run
+	assert_failure 65
+	run gdpr-erase 1 --reason "Mario Rossi asked"
+	assert_failure 65
+	[ "$(rv_sql 'SELECT count(*) FROM client WHERE id = 1')" = 1 ]
+	run gdpr-erase 1 --reason "art. 17 request 3"
+	assert_success
 	run audit verify
 	assert_success
 }

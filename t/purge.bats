@@ -36,6 +36,20 @@ three_clients() {
 		--at '2026-12-10 10:00' >/dev/null
 }
 
+@test "a client named like a word of a purge's own reason is purged all the same" {
+	printf '[retention]\nclient_months = 48\n' >"$RISERVA_CONFIG"
+	rv_centre
+	client add --name Months --surname Retention --email last@example.com \
+		--phone 3330002222 >/dev/null
+	consent grant 3 health >/dev/null
+	printf 'lattice\n' | client health 3 --set 2>/dev/null
+	# The audit row of deleted health data names a client still there.
+	run --separate-stderr gdpr-purge --now '2029-01-01 00:00'
+	assert_success
+	[ "$(rv_sql 'SELECT count(*) FROM client_health')" = 0 ]
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'health.purge' AND client_id = 3")" = 1 ]
+}
+
 @test "clients past retention.client_months are erased, as of --now" {
 	three_clients
 	# 24 months after Anna's appointment and Luca's arrival, before Mario's.
