@@ -5,11 +5,9 @@
  * anchor where the kept chain starts, so an edited, deleted, reordered or
  * cut-off row is found by audit_verify().
  */
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "riserva.h"
@@ -389,28 +387,6 @@ chain_ready(sqlite3 *db, struct rv_err *e)
 	return 0;
 }
 
-static int
-word_char(unsigned char c)
-{
-	return c >= 0x80 || isalnum(c);
-}
-
-/* Whether s holds w as a whole word, without regard to ASCII case. */
-static int
-has_word(const char *s, const char *w)
-{
-	size_t n = strlen(w), i;
-
-	if (n == 0)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if (strncasecmp(s + i, w, n) == 0 &&
-		    (i == 0 || !word_char((unsigned char)s[i - 1])) &&
-		    !word_char((unsigned char)s[i + n]))
-			return 1;
-	return 0;
-}
-
 /*
  * A reason stays on the chained trail after the client is erased, so it
  * must not name them: their name or surname as a word (three letters or
@@ -443,7 +419,7 @@ audit_reason_check(sqlite3 *db, int64_t client_id, const char *reason,
 
 			if (v == NULL || strlen(v) < 3)
 				continue;
-			if (col[k] < 2 ? has_word(reason, v) :
+			if (col[k] < 2 ? text_has_word(reason, v) :
 			    strcasestr(reason, v) != NULL)
 				what = label[col[k]];
 		}

@@ -20,7 +20,8 @@
 
 /* The statements a run keeps prepared, one per use. */
 enum {
-	S_SET_CLEAR, S_SET_ADD, S_AHEAD, S_EVENT, S_GOOGLE, S_GOOGLE_OUTBOX,
+	S_SET_CLEAR, S_SET_ADD, S_AHEAD, S_EVENT, S_EVENT_TITLE, S_GOOGLE,
+	S_GOOGLE_OUTBOX,
 	S_MESSAGE,
 	S_APPT, S_CONSENT,
 	S_HEALTH, S_FISCAL_EXPIRED, S_FISCAL_KEPT, S_FISCAL_UNLINK,
@@ -110,8 +111,37 @@ erase_events(struct erase_run *r, const struct rv_who *w,
 	    "DELETE FROM event WHERE appointment_id IN "
 	    "(SELECT a.id FROM appointment a WHERE a.client_id " IN_SET ")";
 
+	/* Blocks typed by staff or imported from Google (with
+	 * google.import_titles) may name the client: such a title goes, the
+	 * block stays busy. */
+	static const char titles[] =
+	    "UPDATE event SET title = NULL WHERE source <> 'booking' AND "
+	    "title IS NOT NULL AND EXISTS (SELECT 1 FROM client c WHERE "
+	    "c.id " IN_SET " AND rv_names_client(event.title, c.surname, "
+	    "c.email))";
+	int rc;
+
 	(void)w;
-	return run_change(r, S_EVENT, sql, 0, &t->rows[i], e);
+	if ((rc = run_change(r, S_EVENT, sql, 0, &t->rows[i], e)) != 0)
+		return rc;
+	return run_change(r, S_EVENT_TITLE, titles, 0, &t->rows[i], e);
+}
+
+/* rv_names_client(TEXT, SURNAME, EMAIL): 1 when TEXT holds the email, or
+ * the surname as a word (of three letters or more). */
+static void
+names_client(sqlite3_context *cx, int argc, sqlite3_value **v)
+{
+	const char *text = (const char *)sqlite3_value_text(v[0]);
+	const char *surname = (const char *)sqlite3_value_text(v[1]);
+	const char *email = (const char *)sqlite3_value_text(v[2]);
+
+	(void)argc;
+	sqlite3_result_int(cx, text != NULL &&
+	    ((email != NULL && *email != '\0' &&
+	    strcasestr(text, email) != NULL) ||
+	    (surname != NULL && strlen(surname) >= 3 &&
+	    text_has_word(text, surname))));
 }
 
 /* The events pushed to Google for their bookings are queued for deletion
@@ -434,8 +464,9 @@ const struct erase_rule erase_rules[] = {
 	/* First what is found through the client's appointments, while they
 	 * still name the client. */
 	{ "event", ERASE_DELETE, "calendar events", NULL,
-	  "the calendar blocks made from their bookings", NULL,
-	  erase_events },
+	  "the calendar blocks made from their bookings; other blocks keep "
+	  "their times but lose a title that holds the client's surname or "
+	  "email", NULL, erase_events },
 	{ "gcal_link", ERASE_DELETE, "events on Google", NULL,
 	  "the events pushed to the operators' Google Calendars for their "
 	  "bookings: unlinked now, deleted on Google by the next gcal-sync",
@@ -669,6 +700,12 @@ erase_open(sqlite3 *db, const struct rv_conf *conf, struct erase_run **out,
 	if ((rc = conf_int(conf, "retention.audit_months", 1, 1200,
 	    &r->audit_months, e)) != 0)
 		goto fail;
+	if (sqlite3_create_function(db, "rv_names_client", 3,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+	    names_client, NULL, NULL) != SQLITE_OK) {
+		rc = db_fail(db, sqlite3_errcode(db), e, "erase");
+		goto fail;
+	}
 	if ((rc = db_exec(db, "PRAGMA temp_store = MEMORY;"
 	    "CREATE TEMP TABLE IF NOT EXISTS erase_set "
 	    "(id INTEGER PRIMARY KEY)", e)) != 0)

@@ -82,6 +82,7 @@ int check_email(const char *s, struct rv_err *e);
 size_t utf8_seq(const unsigned char *p, const unsigned char *end);
 size_t utf8_valid(const char *s, size_t n);
 size_t utf8_unsafe(const char *s, size_t n);
+int text_has_word(const char *s, const char *w);
 int norm_phone(const char *s, char *out, size_t outsz, struct rv_err *e);
 int is_tty(FILE *fp);
 const char *login_name(void);

@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -351,6 +352,29 @@ utf8_unsafe(const char *s, size_t n)
 			return i;
 	}
 	return n;
+}
+
+static int
+word_char(unsigned char c)
+{
+	return c >= 0x80 || isalnum(c);
+}
+
+/* Whether s holds w as a whole word, without regard to ASCII case: not
+ * within a longer word (bytes of UTF-8 letters count as letters). */
+int
+text_has_word(const char *s, const char *w)
+{
+	size_t n = strlen(w), i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (strncasecmp(s + i, w, n) == 0 &&
+		    (i == 0 || !word_char((unsigned char)s[i - 1])) &&
+		    !word_char((unsigned char)s[i + n]))
+			return 1;
+	return 0;
 }
 
 /* Counts UTF-8 code points; -1 if the bytes are not valid UTF-8. */

@@ -296,6 +296,26 @@ client.erase|1|client 1|event,gcal_link,gcal_outbox,message,appointment.client_i
 	[ "$(rv_sql 'SELECT count(*) FROM client')" = 2 ]
 }
 
+@test "a block whose title names the client loses the title, keeps its time" {
+	rv_centre
+	for t in "richiamare ROSSI" "Rossini, concerto" "scrivere a mario@example.com" "Bianchi"; do
+		book block --staff giulia@example.com --from '2026-12-02 09:00' \
+			--to '2026-12-02 09:30' --title "$t" >/dev/null
+	done
+	run gdpr-erase 1 --reason 'art. 17' --dry-run
+	assert_success
+	[ "$(rv_json '["counts"]["event"]')" = 2 ]
+	[ "$(rv_sql 'SELECT count(title) FROM event')" = 4 ]
+	run gdpr-erase 1 --reason 'art. 17'
+	assert_success
+	run rv_sql "SELECT quote(title), start FROM event ORDER BY id"
+	assert_output "NULL|$(rv_sql 'SELECT start FROM event WHERE id = 1')
+'Rossini, concerto'|$(rv_sql 'SELECT start FROM event WHERE id = 1')
+NULL|$(rv_sql 'SELECT start FROM event WHERE id = 1')
+'Bianchi'|$(rv_sql 'SELECT start FROM event WHERE id = 1')"
+	[ "$(text_in "$RISERVA_DB" "richiamare ROSSI")" = no ]
+}
+
 @test "records on stdin: erased clients' appointments are skipped quietly" {
 	rv_centre
 	book add --client 1 --service Viso --at '2026-12-01 10:00' >/dev/null
