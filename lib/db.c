@@ -306,6 +306,23 @@ fail:
 	return rc;
 }
 
+/* rv_names_client(TEXT, SURNAME, EMAIL): 1 when TEXT holds the email, or
+ * the surname as a word (of three letters or more). */
+static void
+names_client(sqlite3_context *cx, int argc, sqlite3_value **v)
+{
+	const char *text = (const char *)sqlite3_value_text(v[0]);
+	const char *surname = (const char *)sqlite3_value_text(v[1]);
+	const char *email = (const char *)sqlite3_value_text(v[2]);
+
+	(void)argc;
+	sqlite3_result_int(cx, text != NULL &&
+	    ((email != NULL && *email != '\0' &&
+	    strcasestr(text, email) != NULL) ||
+	    (surname != NULL && strlen(surname) >= 3 &&
+	    text_has_word(text, surname))));
+}
+
 int
 db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e)
 {
@@ -334,6 +351,13 @@ db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e)
 	sqlite3_busy_timeout(db, (int)busy_ms);
 	if ((rc = db_exec(db, pragmas, e)) != 0)
 		goto named;
+	/* For erasure and export: what names a client outside their rows. */
+	if (sqlite3_create_function(db, "rv_names_client", 3, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, names_client,
+	    NULL, NULL) != SQLITE_OK) {
+		rc = db_fail(db, sqlite3_errcode(db), e, "open");
+		goto named;
+	}
 	/* WAL persists in the file: only a new database needs switching. */
 	{
 		sqlite3_stmt *st;

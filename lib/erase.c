@@ -127,22 +127,6 @@ erase_events(struct erase_run *r, const struct rv_who *w,
 	return run_change(r, S_EVENT_TITLE, titles, 0, &t->rows[i], e);
 }
 
-/* rv_names_client(TEXT, SURNAME, EMAIL): 1 when TEXT holds the email, or
- * the surname as a word (of three letters or more). */
-static void
-names_client(sqlite3_context *cx, int argc, sqlite3_value **v)
-{
-	const char *text = (const char *)sqlite3_value_text(v[0]);
-	const char *surname = (const char *)sqlite3_value_text(v[1]);
-	const char *email = (const char *)sqlite3_value_text(v[2]);
-
-	(void)argc;
-	sqlite3_result_int(cx, text != NULL &&
-	    ((email != NULL && *email != '\0' &&
-	    strcasestr(text, email) != NULL) ||
-	    (surname != NULL && strlen(surname) >= 3 &&
-	    text_has_word(text, surname))));
-}
 
 /* The events pushed to Google for their bookings are queued for deletion
  * there (the next gcal-sync does it), and pending pushes dropped: by
@@ -700,12 +684,6 @@ erase_open(sqlite3 *db, const struct rv_conf *conf, struct erase_run **out,
 	if ((rc = conf_int(conf, "retention.audit_months", 1, 1200,
 	    &r->audit_months, e)) != 0)
 		goto fail;
-	if (sqlite3_create_function(db, "rv_names_client", 3,
-	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
-	    names_client, NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(db, sqlite3_errcode(db), e, "erase");
-		goto fail;
-	}
 	if ((rc = db_exec(db, "PRAGMA temp_store = MEMORY;"
 	    "CREATE TEMP TABLE IF NOT EXISTS erase_set "
 	    "(id INTEGER PRIMARY KEY)", e)) != 0)

@@ -447,11 +447,19 @@ policies(sqlite3 *db, int64_t now, json_t *consents, json_t *out,
 static int
 events(sqlite3 *db, int64_t client_id, json_t *out, struct rv_err *e)
 {
+	/* Those of their bookings, and blocks whose title names them (as
+	 * gdpr-erase finds them). */
 	static const char sql[] =
 	    "SELECT e.id, e.appointment_id, e.staff_id, e.start, e.end, "
 	    "e.source, e.title, e.created FROM event e "
 	    "JOIN appointment a ON a.id = e.appointment_id "
-	    "WHERE a.client_id = ? ORDER BY e.start, e.id";
+	    "WHERE a.client_id = ?1 "
+	    "UNION ALL "
+	    "SELECT e.id, e.appointment_id, e.staff_id, e.start, e.end, "
+	    "e.source, e.title, e.created FROM event e, client c "
+	    "WHERE c.id = ?1 AND e.source <> 'booking' AND e.title IS NOT NULL "
+	    "AND rv_names_client(e.title, c.surname, c.email) "
+	    "ORDER BY 4, 1";
 	static const struct rec_field f[] = {
 		{ "id", 'i' },
 		{ "appointment_id", 'i' },

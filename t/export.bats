@@ -329,6 +329,24 @@ requests.csv"
 	assert_output boss@example.com
 }
 
+@test "blocks whose title names the client are in their export, and validate" {
+	rv_centre
+	book add --client 1 --service Viso --staff giulia@example.com \
+		--at '2026-12-01 10:00' >/dev/null
+	for t in "richiamare Rossi" "Rossini, concerto" "Bianchi"; do
+		book block --staff giulia@example.com --from '2026-12-02 09:00' \
+			--to '2026-12-02 09:30' --title "$t" >/dev/null
+	done
+	run gdpr-export 1 --reason x
+	assert_success
+	printf '%s\n' "$output" | validate | grep -qx 'valid 1'
+	run ev "$output" '[[e["source"], e["title"], e["appointment_id"]] for e in v["calendar_events"]]'
+	assert_output '[["manual", "richiamare Rossi", null]]'
+	run gdpr-export 2 --reason x
+	run ev "$output" '[e["title"] for e in v["calendar_events"]]'
+	assert_output '["Bianchi"]'
+}
+
 @test "a client named twice gets one document" {
 	rv_centre
 	run gdpr-export 1 mario@example.com 1 --reason x
