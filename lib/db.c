@@ -323,6 +323,19 @@ names_client(sqlite3_context *cx, int argc, sqlite3_value **v)
 	    text_has_word(text, surname))));
 }
 
+/* For erasure and export: what names a client outside their rows. On
+ * every connection db_open makes, and on any other an erasure runs on
+ * (a restore's). */
+int
+db_functions(sqlite3 *db, struct rv_err *e)
+{
+	if (sqlite3_create_function(db, "rv_names_client", 3, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, names_client,
+	    NULL, NULL) != SQLITE_OK)
+		return db_fail(db, sqlite3_errcode(db), e, "functions");
+	return 0;
+}
+
 int
 db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e)
 {
@@ -351,13 +364,8 @@ db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e)
 	sqlite3_busy_timeout(db, (int)busy_ms);
 	if ((rc = db_exec(db, pragmas, e)) != 0)
 		goto named;
-	/* For erasure and export: what names a client outside their rows. */
-	if (sqlite3_create_function(db, "rv_names_client", 3, SQLITE_UTF8 |
-	    SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, names_client,
-	    NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(db, sqlite3_errcode(db), e, "open");
+	if ((rc = db_functions(db, e)) != 0)
 		goto named;
-	}
 	/* WAL persists in the file: only a new database needs switching. */
 	{
 		sqlite3_stmt *st;

@@ -684,6 +684,8 @@ erase_open(sqlite3 *db, const struct rv_conf *conf, struct erase_run **out,
 	if ((rc = conf_int(conf, "retention.audit_months", 1, 1200,
 	    &r->audit_months, e)) != 0)
 		goto fail;
+	if ((rc = db_functions(db, e)) != 0)
+		goto fail;
 	if ((rc = db_exec(db, "PRAGMA temp_store = MEMORY;"
 	    "CREATE TEMP TABLE IF NOT EXISTS erase_set "
 	    "(id INTEGER PRIMARY KEY)", e)) != 0)

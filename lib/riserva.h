@@ -140,6 +140,7 @@ extern const char *const tm_day_names[8];	/* [1] = "mon" */
 /* ---- database (db.c, schema.c) ---- */
 
 int db_default_path(char *buf, size_t n, struct rv_err *e);
+int db_functions(sqlite3 *db, struct rv_err *e);
 int db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e);
 /* Applies the migrations a file opened otherwise (a restore) lacks. */
 int db_migrate(sqlite3 *db, struct rv_err *e);
