@@ -13,12 +13,12 @@ static const char usage_str[] =
     "       gcal-sync connect STAFF [--calendar ID] [--port N] "
     "[--timeout T]\n"
     "                               [--no-browser]\n"
-    "       gcal-sync disconnect STAFF [--purge-imported]\n"
+    "       gcal-sync disconnect STAFF [--purge-imported] [--remove-pushed]\n"
     "       gcal-sync status [STAFF...]\n"
     "       gcal-sync complete [PREFIX]\n";
 
 enum { O_CALENDAR = 0x200, O_PORT, O_TIMEOUT, O_NO_BROWSER, O_PURGE,
-	O_PULL_ONLY, O_PUSH_ONLY, O_FULL };
+	O_PULL_ONLY, O_PUSH_ONLY, O_FULL, O_REMOVE_PUSHED };
 
 static void
 warn_cb(void *arg, const char *msg)
@@ -141,21 +141,26 @@ gcal_disconnect(struct rv_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "purge-imported", no_argument, NULL, O_PURGE },
+		{ "remove-pushed", no_argument, NULL, O_REMOVE_PUSHED },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gcal_opts o = { 0, 1, 0 };
+	struct gcal_opts o = { .push = 1 }, take = { .remove_pushed = 1 };
 	struct gcal_report r;
 	struct rv_err err = { 0 };
 	struct gcal g;
 	int64_t id, pending = 0;
 	int opt, purge = 0, connected, revoked = 0, purged, lock = -1, rc;
-	int revoke_rc, client;
+	int revoke_rc, client, removing = 0;
+	long removed = 0;
 	json_t *rec;
 
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
-		if (opt != O_PURGE)
+		if (opt == O_PURGE)
+			purge = 1;
+		else if (opt == O_REMOVE_PUSHED)
+			removing = 1;
+		else
 			rv_usage(ctx);
-		purge = 1;
 	}
 	if (argc - optind != 1)
 		rv_usage(ctx);
@@ -181,10 +186,20 @@ gcal_disconnect(struct rv_ctx *ctx, int argc, char **argv)
 	}
 	/* What is still to go (erasures above all) goes before access
 	 * does; if it cannot, disconnecting still proceeds. */
-	if (pending > 0 && (!client ||
+	if (pending > 0 && !removing && (!client ||
 	    gcal_sync_staff(&g, id, &o, &r, &err) != 0))
 		rv_warn(ctx, "%s; disconnecting anyway: %lld changes will not "
 		    "reach Google", err.msg, (long long)pending);
+	/* An operator who leaves: the events pushed to their calendar go
+	 * while access lasts, each titled busy first (Google's trash);
+	 * what was pending is moot then, deletions aside, and they go. */
+	if (connected && removing) {
+		if (!client || gcal_sync_staff(&g, id, &take, &r, &err) != 0)
+			rv_warn(ctx, "%s; disconnecting anyway: events pushed "
+			    "to %s stay there (%ld removed)", err.msg,
+			    argv[optind], client ? r.deleted : 0);
+		removed = client ? r.deleted : 0;
+	}
 	revoke_rc = connected ? gcal_revoke(&g, id, &revoked, &err) : 0;
 	rv_begin(ctx);
 	rc = gcal_account_drop(rv_db(ctx), &ctx->who, id, purge, &purged,
@@ -198,6 +213,7 @@ gcal_disconnect(struct rv_ctx *ctx, int argc, char **argv)
 	rv_check(ctx, gcal_account_record(rv_db(ctx), id, &rec, &ctx->err));
 	json_object_set_new(rec, "revoked", json_boolean(revoked));
 	json_object_set_new(rec, "purged", json_integer(purged));
+	json_object_set_new(rec, "removed_pushed", json_integer(removed));
 	rv_out_begin(ctx, gcal_account_cols, 1);
 	rv_emit(ctx, rec);
 	rc = rv_finish(ctx);
@@ -255,7 +271,7 @@ gcal_sync(struct rv_ctx *ctx, int argc, char **argv)
 		{ "full", no_argument, NULL, O_FULL },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gcal_opts o = { 1, 1, 0 };
+	struct gcal_opts o = { .pull = 1, .push = 1 };
 	struct rv_ids ids = { 0 };
 	struct gcal_report r;
 	struct rv_err err;

@@ -158,6 +158,9 @@ int gcal_revoke(struct gcal *g, int64_t staff_id, int *revoked,
 struct gcal_opts {
 	int pull, push;	/* which halves to run */
 	int full;	/* a full resync even with a sync token */
+	/* Alone: every event pushed to this calendar taken back (titled
+	 * busy, then deleted), for an operator who leaves. */
+	int remove_pushed;
 };
 struct gcal_report {
 	int full;	/* the pull was a full resync */

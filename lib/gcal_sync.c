@@ -1318,6 +1318,34 @@ out:
 	return rc;
 }
 
+/*
+ * Every event of ours on this calendar, taken back: unlinked from its
+ * booking (so that it goes the way of an erased client's, title first)
+ * and its pending pushes dropped, in one transaction; then deleted on
+ * Google one by one. What is not reached stays marked for deletion.
+ */
+static int
+remove_pushed(struct run *x, struct rv_err *e)
+{
+	static const char unlink_all[] =
+	    "UPDATE gcal_link SET state = 'delete', appointment_id = NULL, "
+	    "updated = ?2 WHERE staff_id = ?1";
+	static const char unqueue_all[] =
+	    "DELETE FROM gcal_outbox WHERE appointment_id IN "
+	    "(SELECT id FROM appointment WHERE staff_id = ?1)";
+	int rc;
+
+	if ((rc = db_begin(x->g->db, e)) != 0)
+		return rc;
+	rc = exec_fmt(x->g->db, unlink_all, "ii", NULL, e, x->staff_id,
+	    x->g->who->now);
+	if (rc == 0)
+		rc = exec_fmt(x->g->db, unqueue_all, "i", NULL, e, x->staff_id);
+	if ((rc = commit_step(x, rc, e)) != 0)
+		return rc;
+	return push_deletions(x, e);
+}
+
 /* ---- one operator ---- */
 
 int
@@ -1374,6 +1402,8 @@ gcal_sync_staff(struct gcal *g, int64_t staff_id, const struct gcal_opts *o,
 		goto done;
 	if (o->push)
 		rc = push(&x, e);
+	if (rc == 0 && o->remove_pushed)
+		rc = remove_pushed(&x, e);
 done:
 	if (rc != 0 && strncmp(e->msg, x.staff_email,
 	    strlen(x.staff_email)) != 0)

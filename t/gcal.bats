@@ -657,7 +657,7 @@ during() {
 	assert_success
 	assert_output --partial '"state":"disconnected",'
 	assert_output --partial '"imported":1,'
-	assert_output --partial '"revoked":true,"purged":0}'
+	assert_output --partial '"revoked":true,"purged":0,"removed_pushed":0}'
 	[ "$(emu_count oauth.revoke 200)" = 1 ]
 	run emu GET /_emu/grants
 	assert_output '[{"email": "operator@gmail.test", "scopes": ["openid", "https://www.googleapis.com/auth/userinfo.email", "https://www.googleapis.com/auth/calendar"], "revoked": true}]'
@@ -676,11 +676,47 @@ during() {
 	assert_output --partial 'gcal-sync: giulia@example.com has no connected calendar'
 	run gcal-sync disconnect giulia@example.com --purge-imported
 	assert_success
-	assert_output --partial '"revoked":false,"purged":1}'
+	assert_output --partial '"revoked":false,"purged":1,"removed_pushed":0}'
 	[ "$(rv_sql "SELECT count(*) FROM event")" = 0 ]
 	run gcal-sync disconnect giulia@example.com
 	assert_failure 1
 	assert_output 'gcal-sync: giulia@example.com has no connected calendar'
+}
+
+@test "disconnect --remove-pushed takes back every event pushed, titled busy first" {
+	connect_giulia
+	connect_marco
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	book add --client anna@example.com --service Viso --staff 1 --at '2026-12-02 10:00' >/dev/null
+	book add --client anna@example.com --service Massaggio --staff 2 --at '2026-12-02 10:00' >/dev/null
+	gcal-sync >/dev/null
+	# One more, not yet pushed: it never reaches Google.
+	book add --client mario@example.com --service Viso --staff 1 --at '2026-12-03 10:00' >/dev/null
+	emu POST /_emu/reset_counts >/dev/null
+	run gcal-sync disconnect giulia@example.com --remove-pushed
+	assert_success
+	assert_output --partial '"revoked":true,"purged":0,"removed_pushed":2}'
+	run emu_events $G '[[e["summary"], e["status"]] for e in ev]'
+	assert_output '[["Occupato", "cancelled"], ["Occupato", "cancelled"]]'
+	[ "$(emu_count events.insert)" = 0 ]
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_link WHERE staff_id = 1')" = 0 ]
+	# Marco's calendar is his: untouched. The bookings all stand.
+	run emu_events $M '[e["status"] for e in ev]'
+	assert_output '["confirmed"]'
+	[ "$(rv_sql "SELECT count(*) FROM appointment WHERE status = 'booked'")" = 4 ]
+}
+
+@test "disconnect --remove-pushed with Google failing: tokens gone, a warning, the rest stays" {
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	emu POST /_emu/fault '{"op": "events.patch", "status": 400, "count": 1}' >/dev/null
+	run gcal-sync disconnect giulia@example.com --remove-pushed
+	assert_success
+	assert_output --partial "disconnecting anyway: events pushed to giulia@example.com stay there (0 removed)"
+	[ "$(rv_sql 'SELECT count(*) FROM gcal_account')" = 0 ]
+	run emu_events $G '[e["status"] for e in ev]'
+	assert_output '["confirmed"]'
 }
 
 @test "disconnect with Google unreachable: tokens gone anyway, exit 69 with a warning" {
