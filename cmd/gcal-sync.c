@@ -259,7 +259,8 @@ gcal_status(struct rv_ctx *ctx, int argc, char **argv)
 			rv_emit(ctx, rec);
 	ids_free(&ids);
 	rv_check(ctx, rc);
-	return rv_finish(ctx);
+	/* None connected and none named: nothing matched, like any list. */
+	return rv_finish_list(ctx);
 }
 
 static int

@@ -770,6 +770,12 @@ during() {
 }
 
 @test "status: each account, its state, last sync and pending changes" {
+	# None connected: nothing matched, exit 1, like any empty list.
+	run gcal-sync status
+	assert_failure 1
+	assert_output ""
+	run gcal-sync
+	assert_success
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
 	run gcal-sync status
