@@ -361,13 +361,20 @@ smtp_send(struct transport *t, const struct mail *m,
 		r->status = code >= 500 ? SEND_CONFIG : SEND_DOWN;
 		return 0;
 	}
+	if (code >= 400)
+		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) -
+		    strlen(r->detail), " (SMTP %ld)", code);
+	/* RFC 5321 4.2.2: 421 is the server closing the channel (loaded,
+	 * stopping), whatever the command; the next message would meet it
+	 * too, and no client's message is to blame. */
+	if (code == 421) {
+		r->status = SEND_DOWN;
+		return 0;
+	}
 	if (code >= 500 && code < 600)
 		r->status = SEND_PERM;
 	else
 		r->status = SEND_TEMP;
-	if (code >= 400)
-		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) -
-		    strlen(r->detail), " (SMTP %ld)", code);
 	return 0;
 }
 

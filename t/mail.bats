@@ -269,3 +269,23 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	assert_success
 	[ "$(mail_count)" = 2 ]
 }
+
+@test "a server that answers 421 is unavailable: the run stops, exit 69, the rest wait untried" {
+	smtpd_start --busy
+	mail_config
+	book_mario
+	book_mario '2026-12-02 10:00'
+	book_mario '2026-12-03 10:00'
+	run notify
+	assert_failure 69
+	assert_output --partial "notify: the mail transport is unreachable: "
+	assert_output --partial "(SMTP 421)"
+	# One connection, one try; the others were not charged an attempt.
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0 queued/0" ]
+	[ "$(wc -l <"$MAILDIR.conns")" -eq 1 ]
+	smtpd_stop
+	smtpd_start
+	RISERVA_MAIL_URL="smtp://127.0.0.1:$SMTP_PORT" run notify --now '2026-11-30 09:00'
+	assert_success
+	[ "$(mail_count)" = 3 ]
+}
