@@ -350,6 +350,29 @@ policy|sent|" ]
 	assert_failure 64
 }
 
+@test "output that cannot be written stops the run; what was claimed goes back, not left sending" {
+	# 40 confirmations, more than a claim takes and than stdio buffers.
+	s=$(date -d '2026-12-01T10:00:00+01:00' +%s)
+	rv_sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+		WHERE i < 40) INSERT INTO appointment (client_id, staff_id,
+		service_id, start, end, busy_end, created, updated)
+		SELECT 1, 1, 1, $s + i * 7200, $s + i * 7200 + 3600,
+		$s + i * 7200 + 3600, 1796022000, 1796022000 FROM n"
+	rv_sql "INSERT INTO message (kind, client_id, appointment_id, version,
+		recipient, next_at, created, updated) SELECT 'confirmation', 1,
+		id, version, 'mario@example.com', 0, 0, 0 FROM appointment"
+	run bash -c "notify -j 2>&1 >/dev/full"
+	assert_failure 74
+	assert_output --partial "notify: cannot write output: "
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'sending'")" = 0 ]
+	# What went is recorded; what did not is due now, untried.
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'sent'")" = "$(mail_count)" ]
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'queued' AND attempts = 0")" -gt 0 ]
+	run notify
+	assert_success
+	[ "$(mail_count)" = 40 ]
+}
+
 @test "notify --dry-run writes an mbox of what would go and changes nothing" {
 	book_mario
 	book_mario '2026-12-01 11:30'

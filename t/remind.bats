@@ -164,6 +164,18 @@ many_appointments() {
 	[ "$(wc -l <"$MAILDIR.conns")" = 1 ]
 }
 
+@test "remind with output it cannot write: the reminders claimed go back to the queue" {
+	grant 1
+	many_appointments 40
+	run bash -c "remind --now '2026-11-30 12:00' -j 2>&1 >/dev/full"
+	assert_failure 74
+	assert_output --partial "remind: cannot write output: "
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'sending'")" = 0 ]
+	run remind --now '2026-11-30 12:00'
+	assert_success
+	[ "$(mail_count)" = 40 ]
+}
+
 @test "a run missed catches up for what is still ahead, never for what started" {
 	two_bookings
 	grant 1
