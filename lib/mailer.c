@@ -144,7 +144,7 @@ sendmail_send(struct transport *t, const struct mail *m,
 {
 	struct rv_buf lf = { 0 };
 	const char *p;
-	int fd[2], status;
+	int fd[2], status, code;
 	pid_t pid;
 	size_t off = 0;
 	ssize_t n;
@@ -191,31 +191,51 @@ sendmail_send(struct transport *t, const struct mail *m,
 	close(fd[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && off == lf.len) {
-		r->status = SEND_OK;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		r->status = SEND_DOWN;
-		snprintf(r->detail, sizeof(r->detail), "cannot run %s",
-		    t->sendmail);
-	} else if (WIFEXITED(status) && (WEXITSTATUS(status) == EX_TEMPFAIL ||
-	    WEXITSTATUS(status) == EX_OSERR || WEXITSTATUS(status) ==
-	    EX_IOERR || WEXITSTATUS(status) == 0)) {
-		r->status = SEND_TEMP;
-		snprintf(r->detail, sizeof(r->detail), "%s exited %d",
-		    t->sendmail, WEXITSTATUS(status));
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) ==
-	    EX_UNAVAILABLE) {
-		r->status = SEND_DOWN;
-		snprintf(r->detail, sizeof(r->detail), "%s: service "
-		    "unavailable (exit 69)", t->sendmail);
-	} else if (WIFEXITED(status)) {
-		r->status = SEND_PERM;
-		snprintf(r->detail, sizeof(r->detail), "%s refused the "
-		    "message (exit %d)", t->sendmail, WEXITSTATUS(status));
-	} else {
+	if (!WIFEXITED(status)) {
 		r->status = SEND_TEMP;
 		snprintf(r->detail, sizeof(r->detail), "%s was killed by "
 		    "signal %d", t->sendmail, WTERMSIG(status));
+		goto out;
+	}
+	code = WEXITSTATUS(status);
+	snprintf(r->detail, sizeof(r->detail), "%s exited %d", t->sendmail,
+	    code);
+	switch (code) {
+	case 0:
+		/* It stopped reading before the end: not all was taken. */
+		r->status = off == lf.len ? SEND_OK : SEND_TEMP;
+		break;
+	case 127:
+		r->status = SEND_DOWN;
+		snprintf(r->detail, sizeof(r->detail), "cannot run %s",
+		    t->sendmail);
+		break;
+	case EX_UNAVAILABLE:
+		r->status = SEND_DOWN;
+		snprintf(r->detail, sizeof(r->detail), "%s: service "
+		    "unavailable (exit 69)", t->sendmail);
+		break;
+	case EX_USAGE:
+	case EX_NOPERM:
+	case EX_CONFIG:
+		/* Its own setup (msmtp's account, a refused login), the same
+		 * for every message: stop, and fail none of them for it. */
+		r->status = SEND_CONFIG;
+		break;
+	case EX_SOFTWARE:
+	case EX_OSERR:
+	case EX_CANTCREAT:
+	case EX_IOERR:
+	case EX_TEMPFAIL:
+	case EX_PROTOCOL:
+		r->status = SEND_TEMP;
+		break;
+	default:
+		/* EX_DATAERR, EX_NOUSER, EX_NOHOST...: this message. */
+		r->status = SEND_PERM;
+		snprintf(r->detail, sizeof(r->detail), "%s refused the "
+		    "message (exit %d)", t->sendmail, code);
+		break;
 	}
 out:
 	buf_free(&lf);

@@ -425,6 +425,31 @@ sendgrid_config() {
 	printf 'transport = sendgrid\nsendgrid_url = http://127.0.0.1:%s/v3/mail/send\n' "$SG_PORT" >>"$RISERVA_CONFIG"
 }
 
+@test "transport sendmail: a sendmail that says its own setup is wrong stops the run; no message fails for it" {
+	cat >"$BATS_TEST_TMPDIR/sendmail" <<-EOF
+	#!/bin/sh
+	cat >/dev/null
+	echo "sendmail: account default not found" >&2
+	exit \${FAKE_SENDMAIL_EXIT:-0}
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/sendmail"
+	printf 'transport = sendmail\nsendmail = %s\n' "$BATS_TEST_TMPDIR/sendmail" >>"$RISERVA_CONFIG"
+	book_mario
+	book_mario '2026-12-01 11:30'
+	# 78 EX_CONFIG (msmtp, a bad config), 77 EX_NOPERM (a refused
+	# login): the same for every message, not the client's fault.
+	for code in 78 77; do
+		FAKE_SENDMAIL_EXIT=$code run notify
+		assert_failure 78
+		assert_line --partial "notify: sendmail: $BATS_TEST_TMPDIR/sendmail exited $code"
+		[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/0 queued/0" ]
+	done
+	# EX_NOUSER is the recipient's: that message fails, the run goes on.
+	FAKE_SENDMAIL_EXIT=67 run notify
+	assert_failure 1
+	[ "$(rv_sql "SELECT group_concat(status, ' ') FROM message ORDER BY id")" = "failed failed" ]
+}
+
 @test "sendgrid: 202 is sent, with the provider's message id" {
 	sendgrid_start
 	sendgrid_config
