@@ -59,11 +59,24 @@ struct transport {
 	/* sendgrid */
 	char *key;
 	long timeout_ms;
+	/* On the monotonic clock: the claim's lease ends here, and no wait
+	 * or try may run past it (another run would send the message too). */
+	int64_t lease_end;
 	/* sendmail */
 	const char *sendmail;
 	/* stdout */
 	FILE *out;
 };
+
+/* Seconds on a clock that --now does not stop, for the lease. */
+static int64_t
+elapsed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
 
 /* A secret from the environment, else from a file only we can read. */
 static int
@@ -651,6 +664,11 @@ sendgrid_send(struct transport *t, const struct mail *m,
 		    (http_backoff_ms(&policy, try, -1) + 999) / 1000;
 		if (try >= policy.attempts || wait > MAX_INLINE_WAIT)
 			break;
+		/* The wait, the next try and the record all within the
+		 * claim, else the queue waits instead of us. */
+		if (elapsed() + wait + 2 * (t->timeout_ms / 1000 + 1) >
+		    t->lease_end)
+			break;
 		http_resp_free(&resp);
 		sleep_s(wait);
 	}
@@ -750,16 +768,6 @@ struct run {
 	int64_t lease, backoff, backoff_max;
 	long max_attempts;
 };
-
-/* Seconds on a clock that --now does not stop, for the lease. */
-static int64_t
-elapsed(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
 
 static void
 tick(struct run *r)
@@ -1033,6 +1041,7 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 		if (n == 0)
 			break;
 		claimed = elapsed();
+		r.t.lease_end = claimed + r.lease;
 		for (i = 0; i < n && !stop; i++) {
 			/* Past half the lease, what is left goes back and a
 			 * fresh claim is made: no message is sent on a claim

@@ -527,6 +527,24 @@ queued|0|2026-11-30 07:00:00" ]
 	[ "$(rv_sql "SELECT group_concat(status) FROM message")" = "sent,sent" ]
 }
 
+@test "sendgrid: a Retry-After that would outlast the claim is not waited out in the run" {
+	sendgrid_start --throttle 1 --retry-after 8
+	sendgrid_config
+	printf 'timeout = 1s\nlease = 8s\n' >>"$RISERVA_CONFIG"
+	book_mario
+	# The first run is told to wait 8 s, as long as its whole lease; a
+	# second run whose clock is past that lease finds the claim lapsed.
+	RISERVA_SENDGRID_KEY=sg-test-key notify >/dev/null 2>&1 &
+	first=$!
+	sleep 1
+	RISERVA_SENDGRID_KEY=sg-test-key notify --now '2026-11-30 08:00:09' >/dev/null 2>&1 || true
+	wait $first || true
+	# Never sent twice: the first run deferred instead of waiting.
+	run "$RV_PY" -c 'import json,sys; print(sum(json.loads(l)["status"] == 202 for l in open(sys.argv[1])))' "$SG_LOG"
+	assert_output 0
+	[ "$(rv_sql "SELECT status, attempts, datetime(next_at, 'unixepoch') FROM message")" = "queued|1|2026-11-30 07:05:00" ]
+}
+
 @test "sendgrid: 4xx fails the message with the API's words; 401 stops the run" {
 	sendgrid_start --reject mario@example.com
 	sendgrid_config
