@@ -1067,9 +1067,13 @@ load_client(sqlite3 *db, int64_t id, struct who_to *c, struct rv_err *e)
 	return rc;
 }
 
+/* Names hold 100 characters (check_text), each up to 4 bytes: a buffer
+ * any shorter cuts a character in two, and json_string() refuses that. */
+#define NAME_BYTES (100 * 4 + 1)
+
 struct appt_info {
 	int64_t client_id, version, start, end;
-	char status[16], service[128], staff[128];
+	char status[16], service[NAME_BYTES], staff[NAME_BYTES];
 	int found;
 };
 
@@ -1408,18 +1412,18 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 	    strcmp(m->kind, "change") == 0 ||
 	    strcmp(m->kind, "cancellation") == 0) {
 		struct ics_event ev = { 0 };
-		char summary[300];
+		struct rv_buf summary = { 0 };
 
 		/* One UID per appointment for its whole life: the client's
 		 * calendar updates the event in place, SEQUENCE orders. */
 		snprintf(uid, sizeof(uid), "appointment-%lld.%s@%s",
 		    (long long)m->appointment_id, mc->instance, domain);
-		snprintf(summary, sizeof(summary), "%s - %s", a.service,
+		buf_printf(&summary, "%s - %s", a.service,
 		    conf_get(mc->conf, "clinic.name"));
 		ev.method = strcmp(m->kind, "cancellation") == 0 ? "CANCEL" :
 		    "REQUEST";
 		ev.uid = uid;
-		ev.summary = summary;
+		ev.summary = summary.s;
 		ev.location = conf_get(mc->conf, "clinic.address");
 		ev.stamp = now;
 		ev.start = a.start;
@@ -1429,6 +1433,7 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		ev.attendee = &out->to;
 		out->ics = ics_build(&ev);
 		out->ics_method = ev.method;
+		buf_free(&summary);
 	}
 	rc = 0;
 out:

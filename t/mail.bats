@@ -50,6 +50,29 @@ book_mario() {
 	grep -q '^Subject: =?UTF-8?Q?Zo=C3=AB_' "$(mails)"
 }
 
+@test "a service or operator name of 100 characters beyond ASCII goes whole, and the queue with it" {
+	smtpd_start
+	mail_config
+	# 100 characters, 300 bytes: more than a name's worth of ASCII.
+	svc=$(printf '和%.0s' $(seq 100))
+	op="Dott.ssa $(printf 'è%.0s' $(seq 91))"
+	catalog add --name "$svc" --duration 30 --price 30 >/dev/null
+	staff add --name "$op" --email op@example.com >/dev/null
+	staff hours op@example.com mon-fri 09:00-18:00 >/dev/null
+	staff services op@example.com "$svc" >/dev/null
+	book add --client 1 --service "$svc" --staff op@example.com \
+		--at '2026-12-01 10:00' >/dev/null
+	book_mario '2026-12-02 10:00'
+	run notify
+	assert_success
+	[ "$(mail_count)" = 2 ]
+	mailcheck "$(mails | sed -n 1p)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "Prenotazione confermata: $svc, martedì 1 dicembre 2026, 10:00" ]
+	[ "$(rv_json '["ics"]["summary"]')" = "$svc - Centro Benessere Aurora" ]
+	rv_json '["body"]' | grep -qF "    $svc con $op"
+}
+
 @test "quoted-printable: long lines, trailing blanks, '=', a leading dot and From" {
 	smtpd_start
 	mail_config
