@@ -220,10 +220,13 @@ ascii_plain(const char *s)
 	return 1;
 }
 
-/* A header being written, for folding at white space near 76 columns. */
+/* A header being written, for folding at white space near 76 columns.
+ * Never before its first word: in unstructured text (Subject) the fold's
+ * blank would stay at the front of what readers show. */
 struct hdr {
 	struct rv_buf *b;
 	size_t col;
+	int started;	/* a word is out: a fold may come before the next */
 };
 
 static void
@@ -233,13 +236,14 @@ hdr_start(struct hdr *h, struct rv_buf *b, const char *name)
 	buf_adds(b, name);
 	buf_adds(b, ":");
 	h->col = strlen(name) + 1;
+	h->started = 0;
 }
 
 /* Appends a word, preceded by a space or a fold. */
 static void
 hdr_word(struct hdr *h, const char *w, size_t n)
 {
-	if (h->col + 1 + n > 76 && h->col > 1) {
+	if (h->col + 1 + n > 76 && h->started) {
 		buf_adds(h->b, "\r\n ");
 		h->col = 1;
 	} else {
@@ -248,6 +252,7 @@ hdr_word(struct hdr *h, const char *w, size_t n)
 	}
 	buf_add(h->b, w, n);
 	h->col += n;
+	h->started = 1;
 }
 
 static void
@@ -325,8 +330,10 @@ hdr_encoded(struct hdr *h, const char *s, size_t len)
 			}
 			if (n > 10)
 				break;
-			/* Too long for this line, not for a whole one: fold. */
-			if (lim < 75 && 12 + q_len(p, (size_t)(q - p)) <= 75) {
+			/* Too long for this line, not for a whole one: fold
+			 * (not before the first word, see struct hdr). */
+			if (lim < 75 && h->started &&
+			    12 + q_len(p, (size_t)(q - p)) <= 75) {
 				lim = 75;
 				continue;
 			}
@@ -389,7 +396,11 @@ hdr_words(struct hdr *h, const char *s, int (*plain)(const char *, size_t))
 		if (*p == '\0')
 			break;
 		q = p + strcspn(p, " ");
-		if (plain(p, (size_t)(q - p))) {
+		/* A word as it is only where a line can hold it; else in the
+		 * encoded run, which splits it between lines. */
+		if (plain(p, (size_t)(q - p)) && ((h->started || run != NULL) ?
+		    1 + (size_t)(q - p) <= 76 :
+		    h->col + 1 + (size_t)(q - p) <= 76)) {
 			if (run != NULL)
 				hdr_encoded(h, run, (size_t)(run_end - run));
 			run = NULL;
@@ -425,7 +436,8 @@ hdr_mailbox(struct hdr *h, const struct mail_addr *a)
 	if (a->name[0] != '\0') {
 		if (ascii_plain(a->name) && strchr(a->name, '"') == NULL &&
 		    strchr(a->name, '\\') == NULL && strstr(a->name, "=?") ==
-		    NULL && strpbrk(a->name, "()<>[]:;@,.") != NULL) {
+		    NULL && strpbrk(a->name, "()<>[]:;@,.") != NULL &&
+		    strlen(a->name) + 3 <= 76) {
 			buf_addc(&w, '"');
 			buf_adds(&w, a->name);
 			buf_addc(&w, '"');
@@ -484,8 +496,10 @@ mail_format(const struct mail *m, struct rv_buf *out)
 	/* RFC 3834: no vacation replies to a machine. */
 	buf_adds(out, "Auto-Submitted: auto-generated\r\n");
 	if (m->unsubscribe != NULL) {
-		/* A URL has no place to fold but before it. */
+		/* A URL has no place to fold but before it: there, in a
+		 * structured field, a fold is only white space. */
 		hdr_start(&h, out, "List-Unsubscribe");
+		h.started = 1;
 		hdr_word(&h, m->unsubscribe, strlen(m->unsubscribe));
 		hdr_end(&h);
 		buf_adds(out, "List-Unsubscribe-Post: "

@@ -73,6 +73,31 @@ book_mario() {
 	rv_json '["body"]' | grep -qF "    $svc con $op"
 }
 
+@test "a subject is never folded before its first word: no leading blank for the reader" {
+	smtpd_start
+	mail_config
+	book_mario
+	mkdir -p "$BATS_TEST_TMPDIR/templates/it"
+	# A first word too long for what is left of the Subject: line, short
+	# enough for a line of its own; and one longer than any line.
+	printf 'Subject: èèèèèèèèè, {client.name}\n\nCiao\n' \
+		>"$BATS_TEST_TMPDIR/templates/it/confirmation.txt"
+	book_mario '2026-12-02 10:00'
+	run notify --limit 1
+	assert_success
+	mailcheck "$(mails | sed -n 1p)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "èèèèèèèèè, Mario" ]
+	[ -n "$(rv_json '["subject_raw"]')" ]
+	printf 'Subject: %s {client.name}\n\nCiao\n' "$(printf 'x%.0s' $(seq 80))" \
+		>"$BATS_TEST_TMPDIR/templates/it/confirmation.txt"
+	run notify
+	assert_success
+	mailcheck "$(mails | sed -n 2p)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "$(printf 'x%.0s' $(seq 80)) Mario" ]
+}
+
 @test "quoted-printable: long lines, trailing blanks, '=', a leading dot and From" {
 	smtpd_start
 	mail_config
