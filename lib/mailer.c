@@ -509,6 +509,16 @@ smtp_open(struct transport *t, const struct rv_conf *conf,
 		t->use_ssl = CURLUSESSL_ALL;
 	else
 		t->use_ssl = CURLUSESSL_NONE;
+	/* As for SendGrid's key: in clear only where it never leaves this
+	 * machine. */
+	if (t->password != NULL && t->use_ssl == CURLUSESSL_NONE &&
+	    strncmp(t->url, "smtp://", 7) == 0 && !http_is_loopback(t->url)) {
+		secret_free(t->password);
+		t->password = NULL;
+		return rv_fail(e, EX_CONFIG, "config mail.tls: none would send "
+		    "the SMTP password in clear to another machine: use auto "
+		    "or starttls, or an smtps:// URL");
+	}
 	buf_printf(&t->from, "<%s>", from_addr);
 	t->send = smtp_send;
 	t->close = smtp_close;

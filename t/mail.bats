@@ -178,6 +178,22 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
 }
 
+@test "tls = none sends a password in clear only to this machine" {
+	smtpd_start --auth prenotazioni:s3cret
+	mail_config
+	printf 'user = prenotazioni\ntls = none\n' >>"$RISERVA_CONFIG"
+	book_mario
+	# 192.0.2.1 (TEST-NET-1) is never reached: refused before connecting.
+	RISERVA_MAIL_URL=smtp://192.0.2.1:25 RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_failure 78
+	assert_output --partial "notify: config mail.tls: none would send the SMTP password in clear"
+	refute_output --partial s3cret
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+	RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_success
+	[ "$(mail_count)" = 1 ]
+}
+
 @test "STARTTLS with a verified certificate, then AUTH" {
 	tls_cert
 	smtpd_start --cert "$BATS_TEST_TMPDIR/cert.pem" --key "$BATS_TEST_TMPDIR/key.pem" \
