@@ -38,7 +38,7 @@ struct send_result {
 	char detail[300];
 	char provider_id[128];
 	long retry_after;	/* seconds, -1 when not said */
-	int throttled;
+	int throttled;	/* the provider is failing or said slow down */
 };
 
 struct transport {
@@ -668,7 +668,10 @@ sendgrid_send(struct transport *t, const struct mail *m,
 		}
 		/* 429 and 5xx: wait a little here, longer in the queue. */
 		r->status = SEND_TEMP;
-		r->throttled = resp.status == 429;
+		/* Either way the next message would meet the same: a 5xx
+		 * through all our tries stops the run like a 429, and the
+		 * rest of the queue is not charged an attempt for it. */
+		r->throttled = 1;
 		r->retry_after = resp.retry_after;
 		wait = resp.retry_after >= 0 ? resp.retry_after :
 		    (http_backoff_ms(&policy, try, -1) + 999) / 1000;

@@ -545,6 +545,20 @@ queued|0|2026-11-30 07:00:00" ]
 	[ "$(rv_sql "SELECT status, attempts, datetime(next_at, 'unixepoch') FROM message")" = "queued|1|2026-11-30 07:05:00" ]
 }
 
+@test "sendgrid: a 5xx that outlasts the run's tries stops the run; only one message is charged" {
+	sendgrid_start --fail 100
+	sendgrid_config
+	book_mario
+	book_mario '2026-12-01 11:30'
+	book_mario '2026-12-01 14:00'
+	RISERVA_SENDGRID_KEY=sg-test-key run notify
+	assert_failure 75
+	assert_line --partial "notify: 1 message will be retried: SendGrid 503: service unavailable"
+	# Three tries of the first message, then the run stopped.
+	[ "$(wc -l <"$SG_LOG")" = 3 ]
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0 queued/0" ]
+}
+
 @test "sendgrid: 4xx fails the message with the API's words; 401 stops the run" {
 	sendgrid_start --reject mario@example.com
 	sendgrid_config

@@ -6,7 +6,8 @@ checked the way the API checks it (personalizations, from, subject,
 content, attachments in base64) and answered 202 with an X-Message-Id;
 a bad key gets 401, a bad body or a --reject address 400 with the API's
 {"errors": [...]} shape, and the first --throttle requests 429 with
-Retry-After: --retry-after. Every request is appended to --log as one JSON
+Retry-After: --retry-after, the first --fail ones (after those) 503.
+Every request is appended to --log as one JSON
 line: the status given and the body sent. Binds 127.0.0.1 on a free port
 and writes it to --port-file.
 """
@@ -95,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
         elif srv.count <= srv.args.throttle:
             status = self.reply(429, errors('too many requests'), [
                 ('Retry-After', str(srv.args.retry_after))])
+        elif srv.count <= srv.args.throttle + srv.args.fail:
+            status = self.reply(503, errors('service unavailable'))
         elif not isinstance(body, dict):
             status = self.reply(400, errors('Bad Request', None))
         else:
@@ -117,6 +120,7 @@ def main():
     p.add_argument('--key', required=True)
     p.add_argument('--throttle', type=int, default=0)
     p.add_argument('--retry-after', type=int, default=1)
+    p.add_argument('--fail', type=int, default=0)
     p.add_argument('--reject', action='append', default=[])
     args = p.parse_args()
     srv = HTTPServer(('127.0.0.1', 0), Handler)
