@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,15 @@ elapsed(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec;
+}
+
+static int64_t
+elapsed_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A secret from the environment, else from a file only we can read. */
@@ -158,7 +168,8 @@ sendmail_send(struct transport *t, const struct mail *m,
 	struct rv_buf lf = { 0 };
 	const char *p;
 	int fd[2], status, code;
-	pid_t pid;
+	int64_t deadline;
+	pid_t pid, w;
 	size_t off = 0;
 	ssize_t n;
 
@@ -193,17 +204,39 @@ sendmail_send(struct transport *t, const struct mail *m,
 		_exit(127);
 	}
 	close(fd[0]);
-	while (off < lf.len) {
+	/* Within mail.timeout, as for SMTP: a sendmail that hangs would
+	 * hold the run past its claims' lease, and another run would send
+	 * the same messages again. */
+	deadline = elapsed_ms() + (int64_t)t->timeout_s * 1000;
+	fcntl(fd[1], F_SETFL, O_NONBLOCK);
+	while (off < lf.len && elapsed_ms() < deadline) {
+		struct pollfd pfd = { fd[1], POLLOUT, 0 };
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
 		n = write(fd[1], lf.s + off, lf.len - off);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
 		off += (size_t)n;
 	}
 	close(fd[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 ||
+	    (w < 0 && errno == EINTR)) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (elapsed_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			r->status = SEND_DOWN;
+			snprintf(r->detail, sizeof(r->detail), "%s did not "
+			    "finish within %lds", t->sendmail, t->timeout_s);
+			goto out;
+		}
+		nanosleep(&ts, NULL);
+	}
 	if (!WIFEXITED(status)) {
 		r->status = SEND_TEMP;
 		snprintf(r->detail, sizeof(r->detail), "%s was killed by "
@@ -734,6 +767,9 @@ static int
 transport_open(struct transport *t, const struct rv_conf *conf,
     const char *name, const char *from_addr, FILE *out, struct rv_err *e)
 {
+	int64_t timeout;
+	int rc;
+
 	memset(t, 0, sizeof(*t));
 	t->name = name;
 	/* A reader that goes away must not kill the run mid-record. */
@@ -747,6 +783,10 @@ transport_open(struct transport *t, const struct rv_conf *conf,
 		if (t->sendmail[0] != '/')
 			return rv_fail(e, EX_CONFIG, "config mail.sendmail: "
 			    "'%s' is not an absolute path", t->sendmail);
+		if ((rc = conf_duration(conf, "mail.timeout", &timeout,
+		    e)) != 0)
+			return rc;
+		t->timeout_s = (long)timeout;
 		t->send = sendmail_send;
 		return 0;
 	}

@@ -450,6 +450,27 @@ sendgrid_config() {
 	[ "$(rv_sql "SELECT group_concat(status, ' ') FROM message ORDER BY id")" = "failed failed" ]
 }
 
+@test "transport sendmail: one that hangs is stopped after mail.timeout, the run with it" {
+	cat >"$BATS_TEST_TMPDIR/sendmail" <<-EOF
+	#!/bin/sh
+	echo \$\$ >"$BATS_TEST_TMPDIR/sendmail.pid"
+	exec sleep 30
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/sendmail"
+	printf 'transport = sendmail\nsendmail = %s\ntimeout = 1s\nlease = 8s\n' "$BATS_TEST_TMPDIR/sendmail" >>"$RISERVA_CONFIG"
+	book_mario
+	book_mario '2026-12-01 11:30'
+	start=$(date +%s)
+	run notify
+	assert_failure 69
+	[ $(( $(date +%s) - start )) -lt 5 ]
+	assert_line --partial "did not finish within 1s"
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0" ]
+	# Killed, not left behind.
+	run kill -0 "$(cat "$BATS_TEST_TMPDIR/sendmail.pid")"
+	assert_failure
+}
+
 @test "sendgrid: 202 is sent, with the provider's message id" {
 	sendgrid_start
 	sendgrid_config
