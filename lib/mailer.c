@@ -624,6 +624,27 @@ sendgrid_body(const struct mail *m)
 	return s;
 }
 
+/* What a remote said, made one line: control characters and runs of
+ * blanks become one space (a proxy's HTML page, an API message). */
+static void
+one_line(char *s)
+{
+	char *r, *w;
+	int blank = 0;
+
+	for (r = w = s; *r; r++) {
+		if ((unsigned char)*r < 0x20 || *r == ' ' || *r == 0x7f) {
+			blank = 1;
+			continue;
+		}
+		if (blank && w > s)
+			*w++ = ' ';
+		blank = 0;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
 /* The API's own words: errors[0].message, else the start of the body. */
 static void
 sendgrid_error(const struct http_resp *resp, char *out, size_t n)
@@ -644,6 +665,7 @@ sendgrid_error(const struct http_resp *resp, char *out, size_t n)
 		snprintf(out, n, "SendGrid %ld: %.200s", resp->status,
 		    resp->body.s ? resp->body.s : "");
 	json_decref(j);
+	one_line(out);
 }
 
 static void

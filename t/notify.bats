@@ -574,7 +574,9 @@ queued|0|2026-11-30 07:00:00" ]
 	book_mario '2026-12-01 14:00'
 	RISERVA_SENDGRID_KEY=sg-test-key run notify
 	assert_failure 75
-	assert_line --partial "notify: 1 message will be retried: SendGrid 503: service unavailable"
+	# The proxy's HTML page, on one line.
+	assert_line "notify: 1 message will be retried: SendGrid 503: <html> <head><title>503 Service Temporarily Unavailable</title></head> <body></body> </html>"
+	[ "$(rv_sql "SELECT reason FROM message WHERE id = 1")" = "SendGrid 503: <html> <head><title>503 Service Temporarily Unavailable</title></head> <body></body> </html>" ]
 	# Three tries of the first message, then the run stopped.
 	[ "$(wc -l <"$SG_LOG")" = 3 ]
 	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0 queued/0" ]

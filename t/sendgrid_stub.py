@@ -6,7 +6,8 @@ checked the way the API checks it (personalizations, from, subject,
 content, attachments in base64) and answered 202 with an X-Message-Id;
 a bad key gets 401, a bad body or a --reject address 400 with the API's
 {"errors": [...]} shape, and the first --throttle requests 429 with
-Retry-After: --retry-after, the first --fail ones (after those) 503.
+Retry-After: --retry-after, the first --fail ones (after those) 503 with
+an HTML page, as the load balancer in front of the API answers.
 Every request is appended to --log as one JSON
 line: the status given and the body sent. Binds 127.0.0.1 on a free port
 and writes it to --port-file.
@@ -97,7 +98,16 @@ class Handler(BaseHTTPRequestHandler):
             status = self.reply(429, errors('too many requests'), [
                 ('Retry-After', str(srv.args.retry_after))])
         elif srv.count <= srv.args.throttle + srv.args.fail:
-            status = self.reply(503, errors('service unavailable'))
+            # As a load balancer in front of the API answers: HTML.
+            data = (b'<html>\r\n<head><title>503 Service Temporarily '
+                    b'Unavailable</title></head>\r\n<body></body>\r\n'
+                    b'</html>\r\n')
+            self.send_response(503)
+            self.send_header('Content-Type', 'text/html')
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            status = 503
         elif not isinstance(body, dict):
             status = self.reply(400, errors('Bad Request', None))
         else:
