@@ -1345,7 +1345,7 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 	/* Art. 18: a restricted client is stored, not processed; what the
 	 * law itself requires still goes. */
 	if (c.restricted && kinds_legal == NULL) {
-		snprintf(reason, 256, "client restricted (GDPR art. 18)");
+		snprintf(reason, 256, "%s", OUTBOX_SKIP_RESTRICTED);
 		return 0;
 	}
 	if (purpose != NULL) {
@@ -1353,6 +1353,7 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		    &granted, e)) != 0)
 			return rc;
 		if (!granted) {
+			/* For reminders, OUTBOX_SKIP_NO_CONSENT: remind revives it. */
 			snprintf(reason, 256, "no %s consent", purpose);
 			return 0;
 		}
