@@ -33,6 +33,7 @@ struct mail_ctx {
 	struct mail_addr from;
 	struct mail_addr reply_to;	/* addr empty when none */
 	char instance[17];
+	char uid_domain[256];
 	const char *unsubscribe_url;	/* NULL when not configured */
 	uint8_t token_key[RV_KEY_LEN];
 	char dirs[2][PATH_MAX];
@@ -916,34 +917,34 @@ date_fields(json_t *f, const char *prefix, int64_t t, const char *locale)
 
 /* ---- the context ---- */
 
+/*
+ * The value stored under key, or, the first time, first stored there: in
+ * the caller's transaction when there is one, else in one of its own.
+ */
 static int
-instance_id(sqlite3 *db, char out[17], struct rv_err *e)
+meta_once(sqlite3 *db, const char *key, const char *first, char *out,
+    size_t n, struct rv_err *e)
 {
-	unsigned char r[8];
 	char *v = NULL;
 	int rc, own;
 
-	if ((rc = db_meta_get(db, "mail.instance", &v, e)) != 0)
+	if ((rc = db_meta_get(db, key, &v, e)) != 0)
 		return rc;
 	if (v != NULL) {
-		snprintf(out, 17, "%s", v);
+		snprintf(out, n, "%s", v);
 		free(v);
 		return 0;
 	}
-	/* First run: a random id makes UIDs and Message-IDs unique to this
-	 * database even when two centres number appointments alike. */
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return rv_fail_errno(e, EX_OSERR, "getrandom");
-	crypt_hex(r, sizeof(r), out);
+	snprintf(out, n, "%s", first);
 	own = sqlite3_get_autocommit(db);
 	if (own && (rc = db_begin(db, e)) != 0)
 		return rc;
-	if ((rc = db_meta_get(db, "mail.instance", &v, e)) != 0)
+	if ((rc = db_meta_get(db, key, &v, e)) != 0)
 		goto out;
 	if (v != NULL)
-		snprintf(out, 17, "%s", v);
+		snprintf(out, n, "%s", v);
 	else
-		rc = db_meta_set(db, "mail.instance", out, e);
+		rc = db_meta_set(db, key, out, e);
 	if (own && rc == 0)
 		return db_commit(db, e);
 out:
@@ -951,6 +952,28 @@ out:
 	if (own)
 		db_rollback(db);
 	return rc;
+}
+
+static int
+instance_id(sqlite3 *db, const char *from_addr, char out[17],
+    char domain[256], struct rv_err *e)
+{
+	unsigned char r[8];
+	char hex[17];
+	int rc;
+
+	/* First run: a random id makes UIDs and Message-IDs unique to this
+	 * database even when two centres number appointments alike. */
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return rv_fail_errno(e, EX_OSERR, "getrandom");
+	crypt_hex(r, sizeof(r), hex);
+	if ((rc = meta_once(db, "mail.instance", hex, out, 17, e)) != 0)
+		return rc;
+	/* A calendar UID is for an appointment's whole life: the domain of
+	 * the first sender, so a new mail.from does not turn a change or a
+	 * CANCEL into a second event in the client's calendar. */
+	return meta_once(db, "mail.uid_domain", strchr(from_addr, '@') + 1,
+	    domain, 256, e);
 }
 
 int
@@ -1008,7 +1031,8 @@ mail_open(sqlite3 *db, const struct rv_conf *conf, const uint8_t *token_key,
 	if ((rc = shipped_dir(conf, mc->dirs[1], sizeof(mc->dirs[1]), e)) != 0)
 		goto fail;
 	mc->ndirs = 2;
-	if ((rc = instance_id(db, mc->instance, e)) != 0)
+	if ((rc = instance_id(db, mc->from.addr, mc->instance,
+	    mc->uid_domain, e)) != 0)
 		goto fail;
 	*out = mc;
 	return 0;
@@ -1432,7 +1456,8 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		/* One UID per appointment for its whole life: the client's
 		 * calendar updates the event in place, SEQUENCE orders. */
 		snprintf(uid, sizeof(uid), "appointment-%lld.%s@%s",
-		    (long long)m->appointment_id, mc->instance, domain);
+		    (long long)m->appointment_id, mc->instance,
+		    mc->uid_domain);
 		buf_printf(&summary, "%s - %s", a.service,
 		    conf_get(mc->conf, "clinic.name"));
 		ev.method = strcmp(m->kind, "cancellation") == 0 ? "CANCEL" :

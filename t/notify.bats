@@ -86,6 +86,23 @@ cancellation|2|queued" ]
 	[ "$(rv_json '["ics"]["dtstart"]')" = 20261201T090000Z ]
 }
 
+@test "a new sender address keeps each appointment's calendar UID: the CANCEL still finds its event" {
+	grant 1
+	book_mario
+	notify >/dev/null
+	sed -i 's/^from = .*/from = Centro Aurora <booking@aurora-spa.example>/' "$RISERVA_CONFIG"
+	book cancel 1 --reason "client ill" >/dev/null
+	run notify
+	assert_success
+	mailcheck "$(mails | sed -n 1p)"
+	uid=$(rv_json '["ics"]["uid"]')
+	mailcheck "$(mails | sed -n 2p)"
+	assert_success
+	[ "$(rv_json '["envelope_from"]')" = booking@aurora-spa.example ]
+	[ "$(rv_json '["ics"]["method"]')" = CANCEL ]
+	[ "$(rv_json '["ics"]["uid"]')" = "$uid" ]
+}
+
 @test "move: a change notice whose calendar file updates the same event" {
 	grant 1
 	book_mario
