@@ -31,7 +31,7 @@ enum send_status {
 	SEND_TEMP,	/* try again later */
 	SEND_PERM,	/* refused for good */
 	SEND_DOWN,	/* the transport cannot be reached */
-	SEND_CONFIG,	/* our settings are wrong: stop */
+	SEND_CONFIG,	/* our settings are wrong, or our output: stop */
 };
 
 struct send_result {
@@ -39,6 +39,7 @@ struct send_result {
 	char detail[300];
 	char provider_id[128];
 	long retry_after;	/* seconds, -1 when not said */
+	int stop_code;	/* SEND_CONFIG: the run's exit, 0 for EX_CONFIG */
 	int throttled;	/* the provider is failing or said slow down */
 };
 
@@ -152,6 +153,7 @@ stdout_send(struct transport *t, const struct mail *m,
 	mail_mbox(m, raw, &b);
 	if (fwrite(b.s, 1, b.len, t->out) != b.len || fflush(t->out) != 0) {
 		r->status = SEND_CONFIG;
+		r->stop_code = EX_IOERR;
 		snprintf(r->detail, sizeof(r->detail), "cannot write the "
 		    "mbox: %s", strerror(errno));
 	}
@@ -999,7 +1001,8 @@ deliver(struct run *r, const struct outbox_msg *m, int *stop,
 		    sr.detail);
 	rc = record(r, m, &res, e);
 	if (rc == 0 && sr.status == SEND_CONFIG)
-		rc = rv_fail(e, EX_CONFIG, "%s: %s", r->t.name, sr.detail);
+		rc = rv_fail(e, sr.stop_code ? sr.stop_code : EX_CONFIG,
+		    "%s: %s", r->t.name, sr.detail);
 	mail_free(&mail);
 	buf_free(&raw);
 	return rc;

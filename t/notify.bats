@@ -411,6 +411,12 @@ policy|sent|" ]
 	assert_line --index 0 'From prenotazioni@aurora.example Mon Nov 30 07:00:00 2026'
 	assert_line 'Content-Type: text/calendar; charset=UTF-8; method=REQUEST;'
 	[ "$(rv_sql "SELECT status FROM message")" = sent ]
+	# An mbox that cannot be written is an output error, not the config's.
+	book_mario '2026-12-01 11:30'
+	run bash -c 'notify 2>&1 >/dev/full'
+	assert_failure 74
+	assert_output "notify: stdout: cannot write the mbox: No space left on device"
+	[ "$(rv_sql "SELECT status, attempts FROM message WHERE id = 2")" = "queued|0" ]
 }
 
 @test "transport sendmail: sendmail -t -i reads the message with LF line ends" {
