@@ -439,6 +439,18 @@ smtp_send(struct transport *t, const struct mail *m,
 		r->status = SEND_DOWN;
 		return 0;
 	}
+	/*
+	 * Refused before this message's own commands (RCPT, DATA) and
+	 * before any of it went: the greeting or EHLO, the session itself
+	 * ("554 no SMTP service for you", a blocklisted address). Every
+	 * message would meet it; none is to blame.
+	 */
+	if (code >= 400 && t->off == 0 &&
+	    strncmp(t->errbuf, "RCPT failed", 11) != 0 &&
+	    strncmp(t->errbuf, "DATA failed", 11) != 0) {
+		r->status = SEND_DOWN;
+		return 0;
+	}
 	if (code >= 500 && code < 600)
 		r->status = SEND_PERM;
 	else

@@ -353,3 +353,16 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	assert_success
 	[ "$(mail_count)" = 3 ]
 }
+
+@test "a server that refuses the session (554 greeting) fails no message: the run stops, exit 69" {
+	smtpd_start --refuse
+	mail_config
+	book_mario
+	book_mario '2026-12-02 10:00'
+	run notify
+	assert_failure 69
+	assert_output --partial "notify: the mail transport is unreachable: "
+	assert_output --partial "(SMTP 554)"
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0" ]
+	[ "$(wc -l <"$MAILDIR.conns")" -eq 1 ]
+}
