@@ -1180,6 +1180,31 @@ closer_reminder(sqlite3 *db, const struct outbox_msg *m, int64_t *lead,
 	return rc;
 }
 
+/* A change or cancellation notice of a later version, not given up. */
+static int
+later_notice(sqlite3 *db, const struct outbox_msg *m, int *found,
+    struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT 1 FROM message WHERE appointment_id = ? "
+	    "AND kind IN ('change', 'cancellation') AND version > ? "
+	    "AND status NOT IN ('skipped', 'failed') LIMIT 1";
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = 0;
+	if ((rc = db_cached(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, m->appointment_id);
+	sqlite3_bind_int64(st, 2, m->version);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    db_fail(db, rc, e, "message");
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* Why an appointment's message must not go any more, if it must not. */
 static int
 appt_stale(struct mail_ctx *mc, const struct outbox_msg *m,
@@ -1217,9 +1242,31 @@ appt_stale(struct mail_ctx *mc, const struct outbox_msg *m,
 		}
 		return 0;
 	}
-	if (a->version != m->version)
-		snprintf(reason, 256, "superseded by version %lld",
-		    (long long)a->version);
+	if (a->version == m->version)
+		return 0;
+	/*
+	 * A confirmation is owed by contract, without consent: overtaken by
+	 * a move, it gives way only to the change notice that will reach the
+	 * client; else it goes, with the appointment as it is now. Of a
+	 * booking cancelled or done there is nothing to confirm.
+	 */
+	if (strcmp(m->kind, "confirmation") == 0) {
+		int later, granted;
+
+		if (strcmp(a->status, "cancelled") == 0 ||
+		    strcmp(a->status, "done") == 0) {
+			snprintf(reason, 256, "appointment %s", a->status);
+			return 0;
+		}
+		if ((rc = later_notice(mc->db, m, &later, e)) != 0 ||
+		    (rc = consent_granted(mc->db, m->client_id, "reminders",
+		    &granted, e)) != 0)
+			return rc;
+		if (!later || !granted)
+			return 0;
+	}
+	snprintf(reason, 256, "superseded by version %lld",
+	    (long long)a->version);
 	return 0;
 }
 
@@ -1468,7 +1515,9 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		ev.stamp = now;
 		ev.start = a.start;
 		ev.end = a.end;
-		ev.sequence = m->version;
+		/* The appointment as it is now: a confirmation overtaken by
+		 * a move tells the new time (elsewhere the two agree). */
+		ev.sequence = a.version;
 		ev.organizer = &mc->from;
 		ev.attendee = &out->to;
 		out->ics = ics_build(&ev);

@@ -128,11 +128,29 @@ cancellation|2|queued" ]
 	book cancel 2 >/dev/null
 	run notify
 	assert_success
-	[ "$(rv_sql "SELECT kind, version, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|1|skipped|superseded by version 2
-confirmation|1|skipped|superseded by version 2
+	# The confirmation of the moved one still goes (the contract's), of
+	# the cancelled one not.
+	[ "$(rv_sql "SELECT kind, version, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|1|sent|
+confirmation|1|skipped|appointment cancelled
 change|2|skipped|no reminders consent
 cancellation|2|skipped|no reminders consent" ]
-	[ "$(mail_count)" = 0 ]
+	[ "$(mail_count)" = 1 ]
+}
+
+@test "moved before its confirmation went, no reminders consent: the confirmation goes, at the new time" {
+	book_mario
+	book move 1 --at '2026-12-01 15:00' >/dev/null
+	run notify
+	assert_success
+	# The contract's notice is owed; the change notice needs the consent.
+	[ "$(rv_sql "SELECT kind, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|sent|
+change|skipped|no reminders consent" ]
+	[ "$(mail_count)" = 1 ]
+	mailcheck "$(mails)"
+	assert_success
+	rv_json '["body"]' | grep -q 'dalle 15:00 alle 16:00'
+	[ "$(rv_json '["ics"]["dtstart"]')" = 20261201T140000Z ]
+	[ "$(rv_json '["ics"]["sequence"]')" = 2 ]
 }
 
 @test "a confirmation overtaken by a move is skipped; the change notice goes" {
@@ -220,7 +238,7 @@ policy|null|null|skipped|client erased" ]
 	run notify
 	assert_success
 	[ "$(rv_sql "SELECT kind, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|skipped|client restricted (GDPR art. 18)
-confirmation|skipped|superseded by version 2
+confirmation|skipped|appointment cancelled
 cancellation|skipped|no reminders consent
 policy|sent|" ]
 	mailcheck "$(mails)"
