@@ -639,12 +639,16 @@ sendgrid_body(const struct mail *m)
 }
 
 /* What a remote said, made one line: control characters and runs of
- * blanks become one space (a proxy's HTML page, an API message). */
+ * blanks become one space (a proxy's HTML page, an API message), and it
+ * ends before the first byte that is not UTF-8 (a cut character): the
+ * record that shows it is JSON. */
 static void
 one_line(char *s)
 {
 	char *r, *w;
 	int blank = 0;
+
+	s[utf8_valid(s, strlen(s))] = '\0';
 
 	for (r = w = s; *r; r++) {
 		if ((unsigned char)*r < 0x20 || *r == ' ' || *r == 0x7f) {
@@ -966,6 +970,7 @@ deliver(struct run *r, const struct outbox_msg *m, int *stop,
 	mail_format(&mail, &raw);
 	sr.retry_after = -1;
 	r->t.send(&r->t, &mail, &raw, &sr);
+	one_line(sr.detail);
 	res.recipient = mail.to.addr;
 	switch (sr.status) {
 	case SEND_OK:

@@ -640,6 +640,17 @@ queued|0|2026-11-30 07:00:00" ]
 	assert_failure 69
 }
 
+@test "sendgrid: an API message too long for the reason is cut between characters, never inside one" {
+	sendgrid_start --reject mario@example.com --reject-message "$(printf 'è%.0s' $(seq 200))"
+	sendgrid_config
+	book_mario
+	RISERVA_SENDGRID_KEY=sg-test-key run notify
+	assert_failure 1
+	reason=$(line_json 0 '["reason"]')
+	[[ "$reason" == "SendGrid 400: èèè"* ]]
+	[ "$(rv_sql "SELECT length(CAST(reason AS BLOB)) <= 300 AND reason = CAST(CAST(reason AS BLOB) AS TEXT) FROM message")" = 1 ]
+}
+
 @test "notify: usage" {
 	run notify --help
 	assert_success

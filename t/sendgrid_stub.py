@@ -5,7 +5,7 @@ POST /v3/mail/send with "Authorization: Bearer KEY" and a JSON body is
 checked the way the API checks it (personalizations, from, subject,
 content, attachments in base64) and answered 202 with an X-Message-Id;
 a bad key gets 401, a bad body or a --reject address 400 with the API's
-{"errors": [...]} shape, and the first --throttle requests 429 with
+{"errors": [...]} shape (--reject-message its words), and the first --throttle requests 429 with
 Retry-After: --retry-after, the first --fail ones (after those) 503 with
 an HTML page, as the load balancer in front of the API answers.
 Every request is appended to --log as one JSON
@@ -26,7 +26,7 @@ def errors(message, field=None):
     return {'errors': [{'message': message, 'field': field, 'help': None}]}
 
 
-def validate(body, reject):
+def validate(body, reject, reject_message=None):
     """The first problem with a mail-send body, as (message, field)."""
     pers = body.get('personalizations')
     if not isinstance(pers, list) or not pers:
@@ -38,7 +38,7 @@ def validate(body, reject):
                 ' and must have at least one email object with a valid '
                 'email address.', 'personalizations.0.to')
     if to[0]['email'] in reject:
-        return ('Does not contain a valid address.',
+        return (reject_message or 'Does not contain a valid address.',
                 'personalizations.0.to.0.email')
     if not isinstance(body.get('from'), dict) or 'email' not in body['from']:
         return ('The from object must be provided for every email send.',
@@ -111,7 +111,8 @@ class Handler(BaseHTTPRequestHandler):
         elif not isinstance(body, dict):
             status = self.reply(400, errors('Bad Request', None))
         else:
-            problem = validate(body, srv.args.reject)
+            problem = validate(body, srv.args.reject,
+                               srv.args.reject_message)
             if problem:
                 status = self.reply(400, errors(*problem))
             else:
@@ -132,6 +133,7 @@ def main():
     p.add_argument('--retry-after', type=int, default=1)
     p.add_argument('--fail', type=int, default=0)
     p.add_argument('--reject', action='append', default=[])
+    p.add_argument('--reject-message', help='the API\'s words for --reject')
     args = p.parse_args()
     srv = HTTPServer(('127.0.0.1', 0), Handler)
     srv.args, srv.count, srv.accepted = args, 0, 0
