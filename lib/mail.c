@@ -1424,7 +1424,7 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		    &granted, e)) != 0)
 			return rc;
 		if (!granted) {
-			/* For reminders, OUTBOX_SKIP_NO_CONSENT: remind revives it. */
+			/* OUTBOX_SKIP_NO_CONSENT for reminders. */
 			snprintf(reason, 256, "no %s consent", purpose);
 			return 0;
 		}
