@@ -892,7 +892,11 @@ emit(struct run *r, int64_t id, struct rv_err *e)
 
 	if (r->o->emit == NULL)
 		return 0;
-	if ((rc = outbox_get(r->db, id, &rec, e)) != 0)
+	/* Erased since it was recorded (gdpr-erase takes the client's
+	 * messages): nothing left to show, and no reason to stop. */
+	if ((rc = outbox_get(r->db, id, &rec, e)) == EX_NOINPUT)
+		return 0;
+	if (rc != 0)
 		return rc;
 	return r->o->emit(rec, r->o->arg);
 }

@@ -651,6 +651,21 @@ queued|0|2026-11-30 07:00:00" ]
 	[ "$(rv_sql "SELECT length(CAST(reason AS BLOB)) <= 300 AND reason = CAST(CAST(reason AS BLOB) AS TEXT) FROM message")" = 1 ]
 }
 
+@test "a message erased right after it was recorded does not stop the run" {
+	book_mario
+	book_mario '2026-12-01 11:30'
+	# As an erasure of the client would, between the record and its
+	# output: the row is gone when notify reads it back.
+	rv_sql "CREATE TRIGGER gone AFTER UPDATE OF status ON message
+		WHEN NEW.status = 'sent' AND NEW.id = 1 BEGIN
+		DELETE FROM message WHERE id = 1; END"
+	run notify
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(line_json 0 '["id"]')" = 2 ]
+	[ "$(mail_count)" = 2 ]
+}
+
 @test "notify: usage" {
 	run notify --help
 	assert_success
