@@ -31,8 +31,13 @@ static int
 emit_message(json_t *rec, void *arg)
 {
 	struct progress *p = arg;
+	int rc;
 
-	rv_emit(p->ctx, rec);
+	/* Not rv_emit: a reader gone (notify | head) must stop the run with
+	 * the messages it claimed back in the queue, not left "sending"
+	 * until their lease runs out. */
+	if ((rc = rv_emit_try(p->ctx, rec)) != 0)
+		return rc;
 	rv_progress(p->ctx, "notify", ++p->n, 0);
 	return 0;
 }

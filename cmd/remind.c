@@ -21,8 +21,13 @@ static int
 emit_message(json_t *rec, void *arg)
 {
 	struct progress *p = arg;
+	int rc;
 
-	rv_emit(p->ctx, rec);
+	/* Not rv_emit: a reader gone (remind | head) must stop the run with
+	 * the messages it claimed back in the queue, not left "sending"
+	 * until their lease runs out. */
+	if ((rc = rv_emit_try(p->ctx, rec)) != 0)
+		return rc;
 	rv_progress(p->ctx, "remind", ++p->n, 0);
 	return 0;
 }

@@ -457,6 +457,17 @@ rv_emit(struct rv_ctx *ctx, json_t *rec)
 }
 
 int
+rv_emit_try(struct rv_ctx *ctx, json_t *rec)
+{
+	if (!ctx->out_open)
+		rv_out_begin(ctx, NULL, 1);
+	if (out_record(&ctx->out, rec) != 0)
+		return rv_fail_errno(&ctx->err, EX_IOERR,
+		    "cannot write output");
+	return 0;
+}
+
+int
 rv_emit_cb(json_t *rec, void *arg)
 {
 	rv_emit(arg, rec);

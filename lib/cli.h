@@ -88,6 +88,9 @@ void rv_checkpoint(struct rv_ctx *ctx);
 void rv_out_begin(struct rv_ctx *ctx, const struct rv_col *cols, int one);
 void rv_emit(struct rv_ctx *ctx, json_t *rec);
 int rv_emit_cb(json_t *rec, void *ctx);	/* for the library's list functions */
+/* rv_emit for a caller with work to undo before it dies: a write error is
+ * EX_IOERR in ctx->err. */
+int rv_emit_try(struct rv_ctx *ctx, json_t *rec);
 void rv_out_end(struct rv_ctx *ctx);
 
 /* Reads client ids from stdin (JSON Lines) when there are no operands. */

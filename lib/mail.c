@@ -33,6 +33,7 @@ struct mail_ctx {
 	struct mail_addr from;
 	struct mail_addr reply_to;	/* addr empty when none */
 	char instance[17];
+	char uid_domain[256];
 	const char *unsubscribe_url;	/* NULL when not configured */
 	uint8_t token_key[RV_KEY_LEN];
 	char dirs[2][PATH_MAX];
@@ -220,10 +221,13 @@ ascii_plain(const char *s)
 	return 1;
 }
 
-/* A header being written, for folding at white space near 76 columns. */
+/* A header being written, for folding at white space near 76 columns.
+ * Never before its first word: in unstructured text (Subject) the fold's
+ * blank would stay at the front of what readers show. */
 struct hdr {
 	struct rv_buf *b;
 	size_t col;
+	int started;	/* a word is out: a fold may come before the next */
 };
 
 static void
@@ -233,13 +237,14 @@ hdr_start(struct hdr *h, struct rv_buf *b, const char *name)
 	buf_adds(b, name);
 	buf_adds(b, ":");
 	h->col = strlen(name) + 1;
+	h->started = 0;
 }
 
 /* Appends a word, preceded by a space or a fold. */
 static void
 hdr_word(struct hdr *h, const char *w, size_t n)
 {
-	if (h->col + 1 + n > 76 && h->col > 1) {
+	if (h->col + 1 + n > 76 && h->started) {
 		buf_adds(h->b, "\r\n ");
 		h->col = 1;
 	} else {
@@ -248,6 +253,7 @@ hdr_word(struct hdr *h, const char *w, size_t n)
 	}
 	buf_add(h->b, w, n);
 	h->col += n;
+	h->started = 1;
 }
 
 static void
@@ -325,8 +331,10 @@ hdr_encoded(struct hdr *h, const char *s, size_t len)
 			}
 			if (n > 10)
 				break;
-			/* Too long for this line, not for a whole one: fold. */
-			if (lim < 75 && 12 + q_len(p, (size_t)(q - p)) <= 75) {
+			/* Too long for this line, not for a whole one: fold
+			 * (not before the first word, see struct hdr). */
+			if (lim < 75 && h->started &&
+			    12 + q_len(p, (size_t)(q - p)) <= 75) {
 				lim = 75;
 				continue;
 			}
@@ -389,7 +397,11 @@ hdr_words(struct hdr *h, const char *s, int (*plain)(const char *, size_t))
 		if (*p == '\0')
 			break;
 		q = p + strcspn(p, " ");
-		if (plain(p, (size_t)(q - p))) {
+		/* A word as it is only where a line can hold it; else in the
+		 * encoded run, which splits it between lines. */
+		if (plain(p, (size_t)(q - p)) && ((h->started || run != NULL) ?
+		    1 + (size_t)(q - p) <= 76 :
+		    h->col + 1 + (size_t)(q - p) <= 76)) {
 			if (run != NULL)
 				hdr_encoded(h, run, (size_t)(run_end - run));
 			run = NULL;
@@ -425,7 +437,8 @@ hdr_mailbox(struct hdr *h, const struct mail_addr *a)
 	if (a->name[0] != '\0') {
 		if (ascii_plain(a->name) && strchr(a->name, '"') == NULL &&
 		    strchr(a->name, '\\') == NULL && strstr(a->name, "=?") ==
-		    NULL && strpbrk(a->name, "()<>[]:;@,.") != NULL) {
+		    NULL && strpbrk(a->name, "()<>[]:;@,.") != NULL &&
+		    strlen(a->name) + 3 <= 76) {
 			buf_addc(&w, '"');
 			buf_adds(&w, a->name);
 			buf_addc(&w, '"');
@@ -484,8 +497,10 @@ mail_format(const struct mail *m, struct rv_buf *out)
 	/* RFC 3834: no vacation replies to a machine. */
 	buf_adds(out, "Auto-Submitted: auto-generated\r\n");
 	if (m->unsubscribe != NULL) {
-		/* A URL has no place to fold but before it. */
+		/* A URL has no place to fold but before it: there, in a
+		 * structured field, a fold is only white space. */
 		hdr_start(&h, out, "List-Unsubscribe");
+		h.started = 1;
 		hdr_word(&h, m->unsubscribe, strlen(m->unsubscribe));
 		hdr_end(&h);
 		buf_adds(out, "List-Unsubscribe-Post: "
@@ -902,34 +917,34 @@ date_fields(json_t *f, const char *prefix, int64_t t, const char *locale)
 
 /* ---- the context ---- */
 
+/*
+ * The value stored under key, or, the first time, first stored there: in
+ * the caller's transaction when there is one, else in one of its own.
+ */
 static int
-instance_id(sqlite3 *db, char out[17], struct rv_err *e)
+meta_once(sqlite3 *db, const char *key, const char *first, char *out,
+    size_t n, struct rv_err *e)
 {
-	unsigned char r[8];
 	char *v = NULL;
 	int rc, own;
 
-	if ((rc = db_meta_get(db, "mail.instance", &v, e)) != 0)
+	if ((rc = db_meta_get(db, key, &v, e)) != 0)
 		return rc;
 	if (v != NULL) {
-		snprintf(out, 17, "%s", v);
+		snprintf(out, n, "%s", v);
 		free(v);
 		return 0;
 	}
-	/* First run: a random id makes UIDs and Message-IDs unique to this
-	 * database even when two centres number appointments alike. */
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return rv_fail_errno(e, EX_OSERR, "getrandom");
-	crypt_hex(r, sizeof(r), out);
+	snprintf(out, n, "%s", first);
 	own = sqlite3_get_autocommit(db);
 	if (own && (rc = db_begin(db, e)) != 0)
 		return rc;
-	if ((rc = db_meta_get(db, "mail.instance", &v, e)) != 0)
+	if ((rc = db_meta_get(db, key, &v, e)) != 0)
 		goto out;
 	if (v != NULL)
-		snprintf(out, 17, "%s", v);
+		snprintf(out, n, "%s", v);
 	else
-		rc = db_meta_set(db, "mail.instance", out, e);
+		rc = db_meta_set(db, key, out, e);
 	if (own && rc == 0)
 		return db_commit(db, e);
 out:
@@ -937,6 +952,28 @@ out:
 	if (own)
 		db_rollback(db);
 	return rc;
+}
+
+static int
+instance_id(sqlite3 *db, const char *from_addr, char out[17],
+    char domain[256], struct rv_err *e)
+{
+	unsigned char r[8];
+	char hex[17];
+	int rc;
+
+	/* First run: a random id makes UIDs and Message-IDs unique to this
+	 * database even when two centres number appointments alike. */
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return rv_fail_errno(e, EX_OSERR, "getrandom");
+	crypt_hex(r, sizeof(r), hex);
+	if ((rc = meta_once(db, "mail.instance", hex, out, 17, e)) != 0)
+		return rc;
+	/* A calendar UID is for an appointment's whole life: the domain of
+	 * the first sender, so a new mail.from does not turn a change or a
+	 * CANCEL into a second event in the client's calendar. */
+	return meta_once(db, "mail.uid_domain", strchr(from_addr, '@') + 1,
+	    domain, 256, e);
 }
 
 int
@@ -994,7 +1031,8 @@ mail_open(sqlite3 *db, const struct rv_conf *conf, const uint8_t *token_key,
 	if ((rc = shipped_dir(conf, mc->dirs[1], sizeof(mc->dirs[1]), e)) != 0)
 		goto fail;
 	mc->ndirs = 2;
-	if ((rc = instance_id(db, mc->instance, e)) != 0)
+	if ((rc = instance_id(db, mc->from.addr, mc->instance,
+	    mc->uid_domain, e)) != 0)
 		goto fail;
 	*out = mc;
 	return 0;
@@ -1067,9 +1105,13 @@ load_client(sqlite3 *db, int64_t id, struct who_to *c, struct rv_err *e)
 	return rc;
 }
 
+/* Names hold 100 characters (check_text), each up to 4 bytes: a buffer
+ * any shorter cuts a character in two, and json_string() refuses that. */
+#define NAME_BYTES (100 * 4 + 1)
+
 struct appt_info {
 	int64_t client_id, version, start, end;
-	char status[16], service[128], staff[128];
+	char status[16], service[NAME_BYTES], staff[NAME_BYTES];
 	int found;
 };
 
@@ -1138,6 +1180,31 @@ closer_reminder(sqlite3 *db, const struct outbox_msg *m, int64_t *lead,
 	return rc;
 }
 
+/* A change or cancellation notice of a later version, not given up. */
+static int
+later_notice(sqlite3 *db, const struct outbox_msg *m, int *found,
+    struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT 1 FROM message WHERE appointment_id = ? "
+	    "AND kind IN ('change', 'cancellation') AND version > ? "
+	    "AND status NOT IN ('skipped', 'failed') LIMIT 1";
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = 0;
+	if ((rc = db_cached(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, m->appointment_id);
+	sqlite3_bind_int64(st, 2, m->version);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    db_fail(db, rc, e, "message");
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* Why an appointment's message must not go any more, if it must not. */
 static int
 appt_stale(struct mail_ctx *mc, const struct outbox_msg *m,
@@ -1175,9 +1242,31 @@ appt_stale(struct mail_ctx *mc, const struct outbox_msg *m,
 		}
 		return 0;
 	}
-	if (a->version != m->version)
-		snprintf(reason, 256, "superseded by version %lld",
-		    (long long)a->version);
+	if (a->version == m->version)
+		return 0;
+	/*
+	 * A confirmation is owed by contract, without consent: overtaken by
+	 * a move, it gives way only to the change notice that will reach the
+	 * client; else it goes, with the appointment as it is now. Of a
+	 * booking cancelled or done there is nothing to confirm.
+	 */
+	if (strcmp(m->kind, "confirmation") == 0) {
+		int later, granted;
+
+		if (strcmp(a->status, "cancelled") == 0 ||
+		    strcmp(a->status, "done") == 0) {
+			snprintf(reason, 256, "appointment %s", a->status);
+			return 0;
+		}
+		if ((rc = later_notice(mc->db, m, &later, e)) != 0 ||
+		    (rc = consent_granted(mc->db, m->client_id, "reminders",
+		    &granted, e)) != 0)
+			return rc;
+		if (!later || !granted)
+			return 0;
+	}
+	snprintf(reason, 256, "superseded by version %lld",
+	    (long long)a->version);
 	return 0;
 }
 
@@ -1327,7 +1416,7 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 	/* Art. 18: a restricted client is stored, not processed; what the
 	 * law itself requires still goes. */
 	if (c.restricted && kinds_legal == NULL) {
-		snprintf(reason, 256, "client restricted (GDPR art. 18)");
+		snprintf(reason, 256, "%s", OUTBOX_SKIP_RESTRICTED);
 		return 0;
 	}
 	if (purpose != NULL) {
@@ -1335,6 +1424,7 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 		    &granted, e)) != 0)
 			return rc;
 		if (!granted) {
+			/* OUTBOX_SKIP_NO_CONSENT for reminders. */
 			snprintf(reason, 256, "no %s consent", purpose);
 			return 0;
 		}
@@ -1408,27 +1498,31 @@ mail_compose(struct mail_ctx *mc, const struct outbox_msg *m, int64_t now,
 	    strcmp(m->kind, "change") == 0 ||
 	    strcmp(m->kind, "cancellation") == 0) {
 		struct ics_event ev = { 0 };
-		char summary[300];
+		struct rv_buf summary = { 0 };
 
 		/* One UID per appointment for its whole life: the client's
 		 * calendar updates the event in place, SEQUENCE orders. */
 		snprintf(uid, sizeof(uid), "appointment-%lld.%s@%s",
-		    (long long)m->appointment_id, mc->instance, domain);
-		snprintf(summary, sizeof(summary), "%s - %s", a.service,
+		    (long long)m->appointment_id, mc->instance,
+		    mc->uid_domain);
+		buf_printf(&summary, "%s - %s", a.service,
 		    conf_get(mc->conf, "clinic.name"));
 		ev.method = strcmp(m->kind, "cancellation") == 0 ? "CANCEL" :
 		    "REQUEST";
 		ev.uid = uid;
-		ev.summary = summary;
+		ev.summary = summary.s;
 		ev.location = conf_get(mc->conf, "clinic.address");
 		ev.stamp = now;
 		ev.start = a.start;
 		ev.end = a.end;
-		ev.sequence = m->version;
+		/* The appointment as it is now: a confirmation overtaken by
+		 * a move tells the new time (elsewhere the two agree). */
+		ev.sequence = a.version;
 		ev.organizer = &mc->from;
 		ev.attendee = &out->to;
 		out->ics = ics_build(&ev);
 		out->ics_method = ev.method;
+		buf_free(&summary);
 	}
 	rc = 0;
 out:

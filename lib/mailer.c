@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ enum send_status {
 	SEND_TEMP,	/* try again later */
 	SEND_PERM,	/* refused for good */
 	SEND_DOWN,	/* the transport cannot be reached */
-	SEND_CONFIG,	/* our settings are wrong: stop */
+	SEND_CONFIG,	/* our settings are wrong, or our output: stop */
 };
 
 struct send_result {
@@ -38,7 +39,8 @@ struct send_result {
 	char detail[300];
 	char provider_id[128];
 	long retry_after;	/* seconds, -1 when not said */
-	int throttled;
+	int stop_code;	/* SEND_CONFIG: the run's exit, 0 for EX_CONFIG */
+	int throttled;	/* the provider is failing or said slow down */
 };
 
 struct transport {
@@ -59,11 +61,33 @@ struct transport {
 	/* sendgrid */
 	char *key;
 	long timeout_ms;
+	/* On the monotonic clock: the claim's lease ends here, and no wait
+	 * or try may run past it (another run would send the message too). */
+	int64_t lease_end;
 	/* sendmail */
 	const char *sendmail;
 	/* stdout */
 	FILE *out;
 };
+
+/* Seconds on a clock that --now does not stop, for the lease. */
+static int64_t
+elapsed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static int64_t
+elapsed_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* A secret from the environment, else from a file only we can read. */
 static int
@@ -129,6 +153,7 @@ stdout_send(struct transport *t, const struct mail *m,
 	mail_mbox(m, raw, &b);
 	if (fwrite(b.s, 1, b.len, t->out) != b.len || fflush(t->out) != 0) {
 		r->status = SEND_CONFIG;
+		r->stop_code = EX_IOERR;
 		snprintf(r->detail, sizeof(r->detail), "cannot write the "
 		    "mbox: %s", strerror(errno));
 	}
@@ -144,8 +169,9 @@ sendmail_send(struct transport *t, const struct mail *m,
 {
 	struct rv_buf lf = { 0 };
 	const char *p;
-	int fd[2], status;
-	pid_t pid;
+	int fd[2], status, code;
+	int64_t deadline;
+	pid_t pid, w;
 	size_t off = 0;
 	ssize_t n;
 
@@ -180,42 +206,84 @@ sendmail_send(struct transport *t, const struct mail *m,
 		_exit(127);
 	}
 	close(fd[0]);
-	while (off < lf.len) {
+	/* Within mail.timeout, as for SMTP: a sendmail that hangs would
+	 * hold the run past its claims' lease, and another run would send
+	 * the same messages again. */
+	deadline = elapsed_ms() + (int64_t)t->timeout_s * 1000;
+	fcntl(fd[1], F_SETFL, O_NONBLOCK);
+	while (off < lf.len && elapsed_ms() < deadline) {
+		struct pollfd pfd = { fd[1], POLLOUT, 0 };
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
 		n = write(fd[1], lf.s + off, lf.len - off);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
 		off += (size_t)n;
 	}
 	close(fd[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && off == lf.len) {
-		r->status = SEND_OK;
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-		r->status = SEND_DOWN;
-		snprintf(r->detail, sizeof(r->detail), "cannot run %s",
-		    t->sendmail);
-	} else if (WIFEXITED(status) && (WEXITSTATUS(status) == EX_TEMPFAIL ||
-	    WEXITSTATUS(status) == EX_OSERR || WEXITSTATUS(status) ==
-	    EX_IOERR || WEXITSTATUS(status) == 0)) {
-		r->status = SEND_TEMP;
-		snprintf(r->detail, sizeof(r->detail), "%s exited %d",
-		    t->sendmail, WEXITSTATUS(status));
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) ==
-	    EX_UNAVAILABLE) {
-		r->status = SEND_DOWN;
-		snprintf(r->detail, sizeof(r->detail), "%s: service "
-		    "unavailable (exit 69)", t->sendmail);
-	} else if (WIFEXITED(status)) {
-		r->status = SEND_PERM;
-		snprintf(r->detail, sizeof(r->detail), "%s refused the "
-		    "message (exit %d)", t->sendmail, WEXITSTATUS(status));
-	} else {
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 ||
+	    (w < 0 && errno == EINTR)) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+		if (elapsed_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			r->status = SEND_DOWN;
+			snprintf(r->detail, sizeof(r->detail), "%s did not "
+			    "finish within %lds", t->sendmail, t->timeout_s);
+			goto out;
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (!WIFEXITED(status)) {
 		r->status = SEND_TEMP;
 		snprintf(r->detail, sizeof(r->detail), "%s was killed by "
 		    "signal %d", t->sendmail, WTERMSIG(status));
+		goto out;
+	}
+	code = WEXITSTATUS(status);
+	snprintf(r->detail, sizeof(r->detail), "%s exited %d", t->sendmail,
+	    code);
+	switch (code) {
+	case 0:
+		/* It stopped reading before the end: not all was taken. */
+		r->status = off == lf.len ? SEND_OK : SEND_TEMP;
+		break;
+	case 127:
+		r->status = SEND_DOWN;
+		snprintf(r->detail, sizeof(r->detail), "cannot run %s",
+		    t->sendmail);
+		break;
+	case EX_UNAVAILABLE:
+		r->status = SEND_DOWN;
+		snprintf(r->detail, sizeof(r->detail), "%s: service "
+		    "unavailable (exit 69)", t->sendmail);
+		break;
+	case EX_USAGE:
+	case EX_NOPERM:
+	case EX_CONFIG:
+		/* Its own setup (msmtp's account, a refused login), the same
+		 * for every message: stop, and fail none of them for it. */
+		r->status = SEND_CONFIG;
+		break;
+	case EX_SOFTWARE:
+	case EX_OSERR:
+	case EX_CANTCREAT:
+	case EX_IOERR:
+	case EX_TEMPFAIL:
+	case EX_PROTOCOL:
+		r->status = SEND_TEMP;
+		break;
+	default:
+		/* EX_DATAERR, EX_NOUSER, EX_NOHOST...: this message. */
+		r->status = SEND_PERM;
+		snprintf(r->detail, sizeof(r->detail), "%s refused the "
+		    "message (exit %d)", t->sendmail, code);
+		break;
 	}
 out:
 	buf_free(&lf);
@@ -361,13 +429,32 @@ smtp_send(struct transport *t, const struct mail *m,
 		r->status = code >= 500 ? SEND_CONFIG : SEND_DOWN;
 		return 0;
 	}
+	if (code >= 400)
+		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) -
+		    strlen(r->detail), " (SMTP %ld)", code);
+	/* RFC 5321 4.2.2: 421 is the server closing the channel (loaded,
+	 * stopping), whatever the command; the next message would meet it
+	 * too, and no client's message is to blame. */
+	if (code == 421) {
+		r->status = SEND_DOWN;
+		return 0;
+	}
+	/*
+	 * Refused before this message's own commands (RCPT, DATA) and
+	 * before any of it went: the greeting or EHLO, the session itself
+	 * ("554 no SMTP service for you", a blocklisted address). Every
+	 * message would meet it; none is to blame.
+	 */
+	if (code >= 400 && t->off == 0 &&
+	    strncmp(t->errbuf, "RCPT failed", 11) != 0 &&
+	    strncmp(t->errbuf, "DATA failed", 11) != 0) {
+		r->status = SEND_DOWN;
+		return 0;
+	}
 	if (code >= 500 && code < 600)
 		r->status = SEND_PERM;
 	else
 		r->status = SEND_TEMP;
-	if (code >= 400)
-		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) -
-		    strlen(r->detail), " (SMTP %ld)", code);
 	return 0;
 }
 
@@ -469,6 +556,16 @@ smtp_open(struct transport *t, const struct rv_conf *conf,
 		t->use_ssl = CURLUSESSL_ALL;
 	else
 		t->use_ssl = CURLUSESSL_NONE;
+	/* As for SendGrid's key: in clear only where it never leaves this
+	 * machine. */
+	if (t->password != NULL && t->use_ssl == CURLUSESSL_NONE &&
+	    strncmp(t->url, "smtp://", 7) == 0 && !http_is_loopback(t->url)) {
+		secret_free(t->password);
+		t->password = NULL;
+		return rv_fail(e, EX_CONFIG, "config mail.tls: none would send "
+		    "the SMTP password in clear to another machine: use auto "
+		    "or starttls, or an smtps:// URL");
+	}
 	buf_printf(&t->from, "<%s>", from_addr);
 	t->send = smtp_send;
 	t->close = smtp_close;
@@ -541,6 +638,31 @@ sendgrid_body(const struct mail *m)
 	return s;
 }
 
+/* What a remote said, made one line: control characters and runs of
+ * blanks become one space (a proxy's HTML page, an API message), and it
+ * ends before the first byte that is not UTF-8 (a cut character): the
+ * record that shows it is JSON. */
+static void
+one_line(char *s)
+{
+	char *r, *w;
+	int blank = 0;
+
+	s[utf8_valid(s, strlen(s))] = '\0';
+
+	for (r = w = s; *r; r++) {
+		if ((unsigned char)*r < 0x20 || *r == ' ' || *r == 0x7f) {
+			blank = 1;
+			continue;
+		}
+		if (blank && w > s)
+			*w++ = ' ';
+		blank = 0;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
 /* The API's own words: errors[0].message, else the start of the body. */
 static void
 sendgrid_error(const struct http_resp *resp, char *out, size_t n)
@@ -561,6 +683,7 @@ sendgrid_error(const struct http_resp *resp, char *out, size_t n)
 		snprintf(out, n, "SendGrid %ld: %.200s", resp->status,
 		    resp->body.s ? resp->body.s : "");
 	json_decref(j);
+	one_line(out);
 }
 
 static void
@@ -618,11 +741,19 @@ sendgrid_send(struct transport *t, const struct mail *m,
 		}
 		/* 429 and 5xx: wait a little here, longer in the queue. */
 		r->status = SEND_TEMP;
-		r->throttled = resp.status == 429;
+		/* Either way the next message would meet the same: a 5xx
+		 * through all our tries stops the run like a 429, and the
+		 * rest of the queue is not charged an attempt for it. */
+		r->throttled = 1;
 		r->retry_after = resp.retry_after;
 		wait = resp.retry_after >= 0 ? resp.retry_after :
 		    (http_backoff_ms(&policy, try, -1) + 999) / 1000;
 		if (try >= policy.attempts || wait > MAX_INLINE_WAIT)
+			break;
+		/* The wait, the next try and the record all within the
+		 * claim, else the queue waits instead of us. */
+		if (elapsed() + wait + 2 * (t->timeout_ms / 1000 + 1) >
+		    t->lease_end)
 			break;
 		http_resp_free(&resp);
 		sleep_s(wait);
@@ -676,6 +807,9 @@ static int
 transport_open(struct transport *t, const struct rv_conf *conf,
     const char *name, const char *from_addr, FILE *out, struct rv_err *e)
 {
+	int64_t timeout;
+	int rc;
+
 	memset(t, 0, sizeof(*t));
 	t->name = name;
 	/* A reader that goes away must not kill the run mid-record. */
@@ -689,6 +823,10 @@ transport_open(struct transport *t, const struct rv_conf *conf,
 		if (t->sendmail[0] != '/')
 			return rv_fail(e, EX_CONFIG, "config mail.sendmail: "
 			    "'%s' is not an absolute path", t->sendmail);
+		if ((rc = conf_duration(conf, "mail.timeout", &timeout,
+		    e)) != 0)
+			return rc;
+		t->timeout_s = (long)timeout;
 		t->send = sendmail_send;
 		return 0;
 	}
@@ -724,16 +862,6 @@ struct run {
 	long max_attempts;
 };
 
-/* Seconds on a clock that --now does not stop, for the lease. */
-static int64_t
-elapsed(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 static void
 tick(struct run *r)
 {
@@ -764,7 +892,11 @@ emit(struct run *r, int64_t id, struct rv_err *e)
 
 	if (r->o->emit == NULL)
 		return 0;
-	if ((rc = outbox_get(r->db, id, &rec, e)) != 0)
+	/* Erased since it was recorded (gdpr-erase takes the client's
+	 * messages): nothing left to show, and no reason to stop. */
+	if ((rc = outbox_get(r->db, id, &rec, e)) == EX_NOINPUT)
+		return 0;
+	if (rc != 0)
 		return rc;
 	return r->o->emit(rec, r->o->arg);
 }
@@ -842,6 +974,7 @@ deliver(struct run *r, const struct outbox_msg *m, int *stop,
 	mail_format(&mail, &raw);
 	sr.retry_after = -1;
 	r->t.send(&r->t, &mail, &raw, &sr);
+	one_line(sr.detail);
 	res.recipient = mail.to.addr;
 	switch (sr.status) {
 	case SEND_OK:
@@ -889,7 +1022,8 @@ deliver(struct run *r, const struct outbox_msg *m, int *stop,
 		    sr.detail);
 	rc = record(r, m, &res, e);
 	if (rc == 0 && sr.status == SEND_CONFIG)
-		rc = rv_fail(e, EX_CONFIG, "%s: %s", r->t.name, sr.detail);
+		rc = rv_fail(e, sr.stop_code ? sr.stop_code : EX_CONFIG,
+		    "%s: %s", r->t.name, sr.detail);
 	mail_free(&mail);
 	buf_free(&raw);
 	return rc;
@@ -1006,6 +1140,7 @@ mailer_run(sqlite3 *db, const struct rv_conf *conf, struct rv_who *w,
 		if (n == 0)
 			break;
 		claimed = elapsed();
+		r.t.lease_end = claimed + r.lease;
 		for (i = 0; i < n && !stop; i++) {
 			/* Past half the lease, what is left goes back and a
 			 * fresh claim is made: no message is sent on a claim

@@ -29,7 +29,7 @@ struct mailer_opts {
 struct mailer_stats {
 	size_t sent, skipped, failed, deferred, lost;
 	int unavailable;	/* the transport could not be reached */
-	int throttled;	/* the provider asked to slow down */
+	int throttled;	/* the provider said slow down, or kept failing */
 	char last_error[300];
 };
 

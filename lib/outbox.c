@@ -279,12 +279,49 @@ outbox_remind(sqlite3 *db, const struct rv_who *w, const int64_t *leads,
 	    "AND m.version = a.version AND m.lead = ?1) "
 	    "ORDER BY a.start, a.id "
 	    "ON CONFLICT DO NOTHING RETURNING id, client_id";
+	/* A reminder skipped for want of consent, or for a restriction, is
+	 * owed again once the client said yes or the restriction is lifted
+	 * (art. 18(3)): the same row, back in the queue. Driven from the
+	 * appointments in the window, as above. */
+	static const char revive[] =
+	    "UPDATE message SET status = 'queued', reason = NULL, "
+	    "attempts = 0, next_at = ?1, updated = ?1 WHERE id IN ("
+	    "SELECT m.id FROM appointment a JOIN message m "
+	    "ON m.appointment_id = a.id AND m.kind = 'reminder' "
+	    "AND m.version = a.version JOIN client c ON c.id = a.client_id "
+	    "WHERE a.start > ?1 AND a.start <= ?1 + ?2 "
+	    "AND a.status = 'booked' AND m.status = 'skipped' "
+	    "AND m.reason IN (?3, ?4) AND c.restricted = 0 "
+	    "AND coalesce((SELECT k.action = 'grant' FROM consent k "
+	    "WHERE k.client_id = c.id AND k.purpose = 'reminders' "
+	    "ORDER BY k.id DESC LIMIT 1), 0)) "
+	    "RETURNING id, client_id";
 	struct rv_ids ids = { 0 }, clients = { 0 };
 	sqlite3_stmt *st;
 	size_t i, j;
 	int rc = 0;
 
 	*queued = 0;
+	if (nleads > 0) {
+		if ((rc = db_cached(db, revive, &st, e)) != 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, w->now);
+		sqlite3_bind_int64(st, 2, leads[nleads - 1]);
+		sqlite3_bind_text(st, 3, OUTBOX_SKIP_NO_CONSENT, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, OUTBOX_SKIP_RESTRICTED, -1,
+		    SQLITE_STATIC);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			ids_add(&ids, sqlite3_column_int64(st, 0));
+			ids_add(&clients, sqlite3_column_int64(st, 1));
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE) {
+			rc = db_fail(db, rc, e, "reminders");
+			goto out;
+		}
+		rc = 0;
+	}
 	for (i = 0; i < nleads; i++) {
 		if ((rc = db_cached(db, sql, &st, e)) != 0)
 			goto out;

@@ -47,12 +47,17 @@ int outbox_parse_leads(const char *s, int64_t leads[OUTBOX_MAX_LEADS],
     size_t *n, struct rv_err *e);
 void outbox_lead_text(int64_t secs, char buf[24]);
 
+/* Why a reminder was skipped, when a later run may undo it. */
+#define OUTBOX_SKIP_NO_CONSENT "no reminders consent"
+#define OUTBOX_SKIP_RESTRICTED "client restricted (GDPR art. 18)"
+
 /*
  * Queues the reminders now due, in the caller's write transaction: each
  * booked appointment starting in (now, now + the largest lead] gets the
  * reminder of the smallest lead that reaches its start, once per version
  * and lead. A run missed catches up; an appointment moved gets its new
- * version's. *queued counts what was added.
+ * version's; one skipped for want of a consent since given, or for a
+ * restriction since lifted, is queued again. *queued counts what was added.
  */
 int outbox_remind(sqlite3 *db, const struct rv_who *w, const int64_t *leads,
     size_t nleads, size_t *queued, struct rv_err *e);

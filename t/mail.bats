@@ -50,6 +50,54 @@ book_mario() {
 	grep -q '^Subject: =?UTF-8?Q?Zo=C3=AB_' "$(mails)"
 }
 
+@test "a service or operator name of 100 characters beyond ASCII goes whole, and the queue with it" {
+	smtpd_start
+	mail_config
+	# 100 characters, 300 bytes: more than a name's worth of ASCII.
+	svc=$(printf '和%.0s' $(seq 100))
+	op="Dott.ssa $(printf 'è%.0s' $(seq 91))"
+	catalog add --name "$svc" --duration 30 --price 30 >/dev/null
+	staff add --name "$op" --email op@example.com >/dev/null
+	staff hours op@example.com mon-fri 09:00-18:00 >/dev/null
+	staff services op@example.com "$svc" >/dev/null
+	book add --client 1 --service "$svc" --staff op@example.com \
+		--at '2026-12-01 10:00' >/dev/null
+	book_mario '2026-12-02 10:00'
+	run notify
+	assert_success
+	[ "$(mail_count)" = 2 ]
+	mailcheck "$(mails | sed -n 1p)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "Prenotazione confermata: $svc, martedì 1 dicembre 2026, 10:00" ]
+	[ "$(rv_json '["ics"]["summary"]')" = "$svc - Centro Benessere Aurora" ]
+	rv_json '["body"]' | grep -qF "    $svc con $op"
+}
+
+@test "a subject is never folded before its first word: no leading blank for the reader" {
+	smtpd_start
+	mail_config
+	book_mario
+	mkdir -p "$BATS_TEST_TMPDIR/templates/it"
+	# A first word too long for what is left of the Subject: line, short
+	# enough for a line of its own; and one longer than any line.
+	printf 'Subject: èèèèèèèèè, {client.name}\n\nCiao\n' \
+		>"$BATS_TEST_TMPDIR/templates/it/confirmation.txt"
+	book_mario '2026-12-02 10:00'
+	run notify --limit 1
+	assert_success
+	mailcheck "$(mails | sed -n 1p)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "èèèèèèèèè, Mario" ]
+	[ -n "$(rv_json '["subject_raw"]')" ]
+	printf 'Subject: %s {client.name}\n\nCiao\n' "$(printf 'x%.0s' $(seq 80))" \
+		>"$BATS_TEST_TMPDIR/templates/it/confirmation.txt"
+	run notify
+	assert_success
+	mailcheck "$(mails | sed -n 2p)"
+	assert_success
+	[ "$(rv_json '["subject"]')" = "$(printf 'x%.0s' $(seq 80)) Mario" ]
+}
+
 @test "quoted-printable: long lines, trailing blanks, '=', a leading dot and From" {
 	smtpd_start
 	mail_config
@@ -128,6 +176,22 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	assert_failure 78
 	[ "$(mail_count)" = 0 ]
 	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+}
+
+@test "tls = none sends a password in clear only to this machine" {
+	smtpd_start --auth prenotazioni:s3cret
+	mail_config
+	printf 'user = prenotazioni\ntls = none\n' >>"$RISERVA_CONFIG"
+	book_mario
+	# 192.0.2.1 (TEST-NET-1) is never reached: refused before connecting.
+	RISERVA_MAIL_URL=smtp://192.0.2.1:25 RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_failure 78
+	assert_output --partial "notify: config mail.tls: none would send the SMTP password in clear"
+	refute_output --partial s3cret
+	[ "$(rv_sql "SELECT status, attempts FROM message")" = "queued|0" ]
+	RISERVA_SMTP_PASSWORD=s3cret run notify
+	assert_success
+	[ "$(mail_count)" = 1 ]
 }
 
 @test "STARTTLS with a verified certificate, then AUTH" {
@@ -268,4 +332,37 @@ Anna Bianchi <anna@example.com> multipart/mixed ['text/plain', 'text/calendar']"
 	RISERVA_MAIL_URL="smtp://127.0.0.1:$SMTP_PORT" run notify --now '2026-11-30 09:00'
 	assert_success
 	[ "$(mail_count)" = 2 ]
+}
+
+@test "a server that answers 421 is unavailable: the run stops, exit 69, the rest wait untried" {
+	smtpd_start --busy
+	mail_config
+	book_mario
+	book_mario '2026-12-02 10:00'
+	book_mario '2026-12-03 10:00'
+	run notify
+	assert_failure 69
+	assert_output --partial "notify: the mail transport is unreachable: "
+	assert_output --partial "(SMTP 421)"
+	# One connection, one try; the others were not charged an attempt.
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0 queued/0" ]
+	[ "$(wc -l <"$MAILDIR.conns")" -eq 1 ]
+	smtpd_stop
+	smtpd_start
+	RISERVA_MAIL_URL="smtp://127.0.0.1:$SMTP_PORT" run notify --now '2026-11-30 09:00'
+	assert_success
+	[ "$(mail_count)" = 3 ]
+}
+
+@test "a server that refuses the session (554 greeting) fails no message: the run stops, exit 69" {
+	smtpd_start --refuse
+	mail_config
+	book_mario
+	book_mario '2026-12-02 10:00'
+	run notify
+	assert_failure 69
+	assert_output --partial "notify: the mail transport is unreachable: "
+	assert_output --partial "(SMTP 554)"
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0" ]
+	[ "$(wc -l <"$MAILDIR.conns")" -eq 1 ]
 }

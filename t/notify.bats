@@ -86,6 +86,23 @@ cancellation|2|queued" ]
 	[ "$(rv_json '["ics"]["dtstart"]')" = 20261201T090000Z ]
 }
 
+@test "a new sender address keeps each appointment's calendar UID: the CANCEL still finds its event" {
+	grant 1
+	book_mario
+	notify >/dev/null
+	sed -i 's/^from = .*/from = Centro Aurora <booking@aurora-spa.example>/' "$RISERVA_CONFIG"
+	book cancel 1 --reason "client ill" >/dev/null
+	run notify
+	assert_success
+	mailcheck "$(mails | sed -n 1p)"
+	uid=$(rv_json '["ics"]["uid"]')
+	mailcheck "$(mails | sed -n 2p)"
+	assert_success
+	[ "$(rv_json '["envelope_from"]')" = booking@aurora-spa.example ]
+	[ "$(rv_json '["ics"]["method"]')" = CANCEL ]
+	[ "$(rv_json '["ics"]["uid"]')" = "$uid" ]
+}
+
 @test "move: a change notice whose calendar file updates the same event" {
 	grant 1
 	book_mario
@@ -111,11 +128,29 @@ cancellation|2|queued" ]
 	book cancel 2 >/dev/null
 	run notify
 	assert_success
-	[ "$(rv_sql "SELECT kind, version, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|1|skipped|superseded by version 2
-confirmation|1|skipped|superseded by version 2
+	# The confirmation of the moved one still goes (the contract's), of
+	# the cancelled one not.
+	[ "$(rv_sql "SELECT kind, version, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|1|sent|
+confirmation|1|skipped|appointment cancelled
 change|2|skipped|no reminders consent
 cancellation|2|skipped|no reminders consent" ]
-	[ "$(mail_count)" = 0 ]
+	[ "$(mail_count)" = 1 ]
+}
+
+@test "moved before its confirmation went, no reminders consent: the confirmation goes, at the new time" {
+	book_mario
+	book move 1 --at '2026-12-01 15:00' >/dev/null
+	run notify
+	assert_success
+	# The contract's notice is owed; the change notice needs the consent.
+	[ "$(rv_sql "SELECT kind, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|sent|
+change|skipped|no reminders consent" ]
+	[ "$(mail_count)" = 1 ]
+	mailcheck "$(mails)"
+	assert_success
+	rv_json '["body"]' | grep -q 'dalle 15:00 alle 16:00'
+	[ "$(rv_json '["ics"]["dtstart"]')" = 20261201T140000Z ]
+	[ "$(rv_json '["ics"]["sequence"]')" = 2 ]
 }
 
 @test "a confirmation overtaken by a move is skipped; the change notice goes" {
@@ -203,7 +238,7 @@ policy|null|null|skipped|client erased" ]
 	run notify
 	assert_success
 	[ "$(rv_sql "SELECT kind, status, coalesce(reason, '') FROM message ORDER BY id")" = "confirmation|skipped|client restricted (GDPR art. 18)
-confirmation|skipped|superseded by version 2
+confirmation|skipped|appointment cancelled
 cancellation|skipped|no reminders consent
 policy|sent|" ]
 	mailcheck "$(mails)"
@@ -350,6 +385,29 @@ policy|sent|" ]
 	assert_failure 64
 }
 
+@test "output that cannot be written stops the run; what was claimed goes back, not left sending" {
+	# 40 confirmations, more than a claim takes and than stdio buffers.
+	s=$(date -d '2026-12-01T10:00:00+01:00' +%s)
+	rv_sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+		WHERE i < 40) INSERT INTO appointment (client_id, staff_id,
+		service_id, start, end, busy_end, created, updated)
+		SELECT 1, 1, 1, $s + i * 7200, $s + i * 7200 + 3600,
+		$s + i * 7200 + 3600, 1796022000, 1796022000 FROM n"
+	rv_sql "INSERT INTO message (kind, client_id, appointment_id, version,
+		recipient, next_at, created, updated) SELECT 'confirmation', 1,
+		id, version, 'mario@example.com', 0, 0, 0 FROM appointment"
+	run bash -c "notify -j 2>&1 >/dev/full"
+	assert_failure 74
+	assert_output --partial "notify: cannot write output: "
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'sending'")" = 0 ]
+	# What went is recorded; what did not is due now, untried.
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'sent'")" = "$(mail_count)" ]
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'queued' AND attempts = 0")" -gt 0 ]
+	run notify
+	assert_success
+	[ "$(mail_count)" = 40 ]
+}
+
 @test "notify --dry-run writes an mbox of what would go and changes nothing" {
 	book_mario
 	book_mario '2026-12-01 11:30'
@@ -371,6 +429,12 @@ policy|sent|" ]
 	assert_line --index 0 'From prenotazioni@aurora.example Mon Nov 30 07:00:00 2026'
 	assert_line 'Content-Type: text/calendar; charset=UTF-8; method=REQUEST;'
 	[ "$(rv_sql "SELECT status FROM message")" = sent ]
+	# An mbox that cannot be written is an output error, not the config's.
+	book_mario '2026-12-01 11:30'
+	run bash -c 'notify 2>&1 >/dev/full'
+	assert_failure 74
+	assert_output "notify: stdout: cannot write the mbox: No space left on device"
+	[ "$(rv_sql "SELECT status, attempts FROM message WHERE id = 2")" = "queued|0" ]
 }
 
 @test "transport sendmail: sendmail -t -i reads the message with LF line ends" {
@@ -400,6 +464,52 @@ policy|sent|" ]
 
 sendgrid_config() {
 	printf 'transport = sendgrid\nsendgrid_url = http://127.0.0.1:%s/v3/mail/send\n' "$SG_PORT" >>"$RISERVA_CONFIG"
+}
+
+@test "transport sendmail: a sendmail that says its own setup is wrong stops the run; no message fails for it" {
+	cat >"$BATS_TEST_TMPDIR/sendmail" <<-EOF
+	#!/bin/sh
+	cat >/dev/null
+	echo "sendmail: account default not found" >&2
+	exit \${FAKE_SENDMAIL_EXIT:-0}
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/sendmail"
+	printf 'transport = sendmail\nsendmail = %s\n' "$BATS_TEST_TMPDIR/sendmail" >>"$RISERVA_CONFIG"
+	book_mario
+	book_mario '2026-12-01 11:30'
+	# 78 EX_CONFIG (msmtp, a bad config), 77 EX_NOPERM (a refused
+	# login): the same for every message, not the client's fault.
+	for code in 78 77; do
+		FAKE_SENDMAIL_EXIT=$code run notify
+		assert_failure 78
+		assert_line --partial "notify: sendmail: $BATS_TEST_TMPDIR/sendmail exited $code"
+		[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/0 queued/0" ]
+	done
+	# EX_NOUSER is the recipient's: that message fails, the run goes on.
+	FAKE_SENDMAIL_EXIT=67 run notify
+	assert_failure 1
+	[ "$(rv_sql "SELECT group_concat(status, ' ') FROM message ORDER BY id")" = "failed failed" ]
+}
+
+@test "transport sendmail: one that hangs is stopped after mail.timeout, the run with it" {
+	cat >"$BATS_TEST_TMPDIR/sendmail" <<-EOF
+	#!/bin/sh
+	echo \$\$ >"$BATS_TEST_TMPDIR/sendmail.pid"
+	exec sleep 30
+	EOF
+	chmod +x "$BATS_TEST_TMPDIR/sendmail"
+	printf 'transport = sendmail\nsendmail = %s\ntimeout = 1s\nlease = 8s\n' "$BATS_TEST_TMPDIR/sendmail" >>"$RISERVA_CONFIG"
+	book_mario
+	book_mario '2026-12-01 11:30'
+	start=$(date +%s)
+	run notify
+	assert_failure 69
+	[ $(( $(date +%s) - start )) -lt 5 ]
+	assert_line --partial "did not finish within 1s"
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0" ]
+	# Killed, not left behind.
+	run kill -0 "$(cat "$BATS_TEST_TMPDIR/sendmail.pid")"
+	assert_failure
 }
 
 @test "sendgrid: 202 is sent, with the provider's message id" {
@@ -479,6 +589,40 @@ queued|0|2026-11-30 07:00:00" ]
 	[ "$(rv_sql "SELECT group_concat(status) FROM message")" = "sent,sent" ]
 }
 
+@test "sendgrid: a Retry-After that would outlast the claim is not waited out in the run" {
+	sendgrid_start --throttle 1 --retry-after 8
+	sendgrid_config
+	printf 'timeout = 1s\nlease = 8s\n' >>"$RISERVA_CONFIG"
+	book_mario
+	# The first run is told to wait 8 s, as long as its whole lease; a
+	# second run whose clock is past that lease finds the claim lapsed.
+	RISERVA_SENDGRID_KEY=sg-test-key notify >/dev/null 2>&1 &
+	first=$!
+	sleep 1
+	RISERVA_SENDGRID_KEY=sg-test-key notify --now '2026-11-30 08:00:09' >/dev/null 2>&1 || true
+	wait $first || true
+	# Never sent twice: the first run deferred instead of waiting.
+	run "$RV_PY" -c 'import json,sys; print(sum(json.loads(l)["status"] == 202 for l in open(sys.argv[1])))' "$SG_LOG"
+	assert_output 0
+	[ "$(rv_sql "SELECT status, attempts, datetime(next_at, 'unixepoch') FROM message")" = "queued|1|2026-11-30 07:05:00" ]
+}
+
+@test "sendgrid: a 5xx that outlasts the run's tries stops the run; only one message is charged" {
+	sendgrid_start --fail 100
+	sendgrid_config
+	book_mario
+	book_mario '2026-12-01 11:30'
+	book_mario '2026-12-01 14:00'
+	RISERVA_SENDGRID_KEY=sg-test-key run notify
+	assert_failure 75
+	# The proxy's HTML page, on one line.
+	assert_line "notify: 1 message will be retried: SendGrid 503: <html> <head><title>503 Service Temporarily Unavailable</title></head> <body></body> </html>"
+	[ "$(rv_sql "SELECT reason FROM message WHERE id = 1")" = "SendGrid 503: <html> <head><title>503 Service Temporarily Unavailable</title></head> <body></body> </html>" ]
+	# Three tries of the first message, then the run stopped.
+	[ "$(wc -l <"$SG_LOG")" = 3 ]
+	[ "$(rv_sql "SELECT group_concat(status || '/' || attempts, ' ') FROM message ORDER BY id")" = "queued/1 queued/0 queued/0" ]
+}
+
 @test "sendgrid: 4xx fails the message with the API's words; 401 stops the run" {
 	sendgrid_start --reject mario@example.com
 	sendgrid_config
@@ -494,6 +638,32 @@ queued|0|2026-11-30 07:00:00" ]
 	sendgrid_stop
 	RISERVA_SENDGRID_KEY=sg-test-key run notify
 	assert_failure 69
+}
+
+@test "sendgrid: an API message too long for the reason is cut between characters, never inside one" {
+	sendgrid_start --reject mario@example.com --reject-message "$(printf 'è%.0s' $(seq 200))"
+	sendgrid_config
+	book_mario
+	RISERVA_SENDGRID_KEY=sg-test-key run notify
+	assert_failure 1
+	reason=$(line_json 0 '["reason"]')
+	[[ "$reason" == "SendGrid 400: èèè"* ]]
+	[ "$(rv_sql "SELECT length(CAST(reason AS BLOB)) <= 300 AND reason = CAST(CAST(reason AS BLOB) AS TEXT) FROM message")" = 1 ]
+}
+
+@test "a message erased right after it was recorded does not stop the run" {
+	book_mario
+	book_mario '2026-12-01 11:30'
+	# As an erasure of the client would, between the record and its
+	# output: the row is gone when notify reads it back.
+	rv_sql "CREATE TRIGGER gone AFTER UPDATE OF status ON message
+		WHEN NEW.status = 'sent' AND NEW.id = 1 BEGIN
+		DELETE FROM message WHERE id = 1; END"
+	run notify
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(line_json 0 '["id"]')" = 2 ]
+	[ "$(mail_count)" = 2 ]
 }
 
 @test "notify: usage" {

@@ -116,6 +116,37 @@ many_appointments() {
 	[ "$(rv_json '["status"]')" = skipped ]
 	[ "$(rv_json '["reason"]')" = "client restricted (GDPR art. 18)" ]
 	[ "$(mail_count)" = 0 ]
+	# Still restricted: nothing, and nothing queued again.
+	run remind --now '2026-11-30 10:35'
+	assert_success
+	assert_output ''
+	client unrestrict 1 --reason 'accuracy verified' >/dev/null
+	run remind --now '2026-11-30 10:40'
+	assert_success
+	[ "$(rv_json '["status"]')" = sent ]
+	[ "$(mail_count)" = 1 ]
+	run remind --now '2026-11-30 10:45'
+	assert_output ''
+	[ "$(mail_count)" = 1 ]
+}
+
+@test "consent given after the reminder was skipped for want of it: the reminder goes" {
+	two_bookings
+	run remind --now '2026-11-30 10:30'
+	assert_success
+	[ "$(rv_json '["reason"]')" = "no reminders consent" ]
+	grant 1
+	run remind --now '2026-11-30 10:40'
+	assert_success
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(rv_json '["status"]')" = sent ]
+	[ "$(rv_json '["recipient"]')" = mario@example.com ]
+	[ "$(mail_count)" = 1 ]
+	# Not for an appointment already started.
+	grant 2
+	run remind --now '2026-12-01 11:05'
+	assert_output ''
+	[ "$(mail_count)" = 1 ]
 }
 
 @test "an erased client gets nothing" {
@@ -162,6 +193,18 @@ many_appointments() {
 	assert_success
 	[ "$(mail_count)" = 40 ]
 	[ "$(wc -l <"$MAILDIR.conns")" = 1 ]
+}
+
+@test "remind with output it cannot write: the reminders claimed go back to the queue" {
+	grant 1
+	many_appointments 40
+	run bash -c "remind --now '2026-11-30 12:00' -j 2>&1 >/dev/full"
+	assert_failure 74
+	assert_output --partial "remind: cannot write output: "
+	[ "$(rv_sql "SELECT count(*) FROM message WHERE status = 'sending'")" = 0 ]
+	run remind --now '2026-11-30 12:00'
+	assert_success
+	[ "$(mail_count)" = 40 ]
 }
 
 @test "a run missed catches up for what is still ahead, never for what started" {

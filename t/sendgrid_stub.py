@@ -5,8 +5,10 @@ POST /v3/mail/send with "Authorization: Bearer KEY" and a JSON body is
 checked the way the API checks it (personalizations, from, subject,
 content, attachments in base64) and answered 202 with an X-Message-Id;
 a bad key gets 401, a bad body or a --reject address 400 with the API's
-{"errors": [...]} shape, and the first --throttle requests 429 with
-Retry-After: --retry-after. Every request is appended to --log as one JSON
+{"errors": [...]} shape (--reject-message its words), and the first --throttle requests 429 with
+Retry-After: --retry-after, the first --fail ones (after those) 503 with
+an HTML page, as the load balancer in front of the API answers.
+Every request is appended to --log as one JSON
 line: the status given and the body sent. Binds 127.0.0.1 on a free port
 and writes it to --port-file.
 """
@@ -24,7 +26,7 @@ def errors(message, field=None):
     return {'errors': [{'message': message, 'field': field, 'help': None}]}
 
 
-def validate(body, reject):
+def validate(body, reject, reject_message=None):
     """The first problem with a mail-send body, as (message, field)."""
     pers = body.get('personalizations')
     if not isinstance(pers, list) or not pers:
@@ -36,7 +38,7 @@ def validate(body, reject):
                 ' and must have at least one email object with a valid '
                 'email address.', 'personalizations.0.to')
     if to[0]['email'] in reject:
-        return ('Does not contain a valid address.',
+        return (reject_message or 'Does not contain a valid address.',
                 'personalizations.0.to.0.email')
     if not isinstance(body.get('from'), dict) or 'email' not in body['from']:
         return ('The from object must be provided for every email send.',
@@ -95,10 +97,22 @@ class Handler(BaseHTTPRequestHandler):
         elif srv.count <= srv.args.throttle:
             status = self.reply(429, errors('too many requests'), [
                 ('Retry-After', str(srv.args.retry_after))])
+        elif srv.count <= srv.args.throttle + srv.args.fail:
+            # As a load balancer in front of the API answers: HTML.
+            data = (b'<html>\r\n<head><title>503 Service Temporarily '
+                    b'Unavailable</title></head>\r\n<body></body>\r\n'
+                    b'</html>\r\n')
+            self.send_response(503)
+            self.send_header('Content-Type', 'text/html')
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            status = 503
         elif not isinstance(body, dict):
             status = self.reply(400, errors('Bad Request', None))
         else:
-            problem = validate(body, srv.args.reject)
+            problem = validate(body, srv.args.reject,
+                               srv.args.reject_message)
             if problem:
                 status = self.reply(400, errors(*problem))
             else:
@@ -117,7 +131,9 @@ def main():
     p.add_argument('--key', required=True)
     p.add_argument('--throttle', type=int, default=0)
     p.add_argument('--retry-after', type=int, default=1)
+    p.add_argument('--fail', type=int, default=0)
     p.add_argument('--reject', action='append', default=[])
+    p.add_argument('--reject-message', help='the API\'s words for --reject')
     args = p.parse_args()
     srv = HTTPServer(('127.0.0.1', 0), Handler)
     srv.args, srv.count, srv.accepted = args, 0, 0

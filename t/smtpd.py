@@ -6,7 +6,9 @@ listens. Each message received is written whole to --dir as NNNNNN.eml,
 preceded by X-Test-Mail-From and X-Test-Rcpt-To lines; each connection
 appends a line to --connections; --accepted is the reply to a message;
 --reject and --tempfail refuse a recipient, --reject-sender and
---tempfail-sender the envelope sender, for good or for now.
+--tempfail-sender the envelope sender, for good or for now; --busy greets
+every connection with 421 and closes it, as a loaded or stopping server does,
+--refuse with 554, as one that will not serve this client does.
 SIGTERM stops it (and writes --count).
 """
 import argparse
@@ -61,6 +63,10 @@ class CountingSMTP(SMTP):
         if self.__class__.connections:
             with open(self.__class__.connections, 'a') as f:
                 f.write('connect\n')
+        if self.__class__.greet:
+            transport.write(self.__class__.greet)
+            transport.close()
+            return
         super().connection_made(transport)
 
 
@@ -81,10 +87,16 @@ def main():
     p.add_argument('--key')
     p.add_argument('--smtps', action='store_true')
     p.add_argument('--require-tls', action='store_true')
+    p.add_argument('--busy', action='store_true')
+    p.add_argument('--refuse', action='store_true')
     args = p.parse_args()
 
     handler = Handler(args)
     CountingSMTP.connections = args.connections
+    CountingSMTP.greet = (
+        b'421 4.3.2 smtp.test busy, try again later\r\n' if args.busy else
+        b'554 5.7.1 smtp.test: no SMTP service for you\r\n' if args.refuse
+        else None)
     ctx = None
     if args.cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
