@@ -1265,6 +1265,25 @@ appt_stale(struct mail_ctx *mc, const struct outbox_msg *m,
 		if (!later || !granted)
 			return 0;
 	}
+	/*
+	 * A change notice gives way to a later notice, not to any later
+	 * version: gcal-sync's needs_review raises the version too, and
+	 * the client would never hear of the move. It goes, with the
+	 * appointment as it is now.
+	 */
+	if (strcmp(m->kind, "change") == 0 &&
+	    strcmp(a->status, "cancelled") != 0) {
+		int later;
+
+		if (strcmp(a->status, "done") == 0) {
+			snprintf(reason, 256, "appointment done");
+			return 0;
+		}
+		if ((rc = later_notice(mc->db, m, &later, e)) != 0)
+			return rc;
+		if (!later)
+			return 0;
+	}
 	snprintf(reason, 256, "superseded by version %lld",
 	    (long long)a->version);
 	return 0;

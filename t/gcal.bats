@@ -394,6 +394,25 @@ gcal.delete|1|appointment 1|event'
 	assert_output 'Massaggio Mario R. 2026-12-01T11:00:00+01:00 confirmed'
 }
 
+@test "a change notice waiting when the booking is marked needs_review still goes" {
+	consent grant mario@example.com reminders >/dev/null
+	connect_giulia
+	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
+	gcal-sync >/dev/null
+	book move 1 --at '2026-12-01 11:00' >/dev/null
+	gcal-sync >/dev/null
+	gid=$(rv_sql "SELECT google_id FROM gcal_link")
+	emu DELETE /_emu/calendars/$G/events/$gid >/dev/null
+	gcal-sync >/dev/null 2>&1
+	[ "$(rv_sql "SELECT status || ' ' || version FROM appointment")" = "needs_review 3" ]
+	export RISERVA_MAIL_TRANSPORT=stdout RISERVA_MAIL_FROM=centro@aurora.example
+	run notify --format csv
+	assert_success
+	run rv_sql "SELECT kind || ' ' || version || ' ' || status FROM message ORDER BY id"
+	assert_output "confirmation 1 skipped
+change 2 sent"
+}
+
 @test "a pushed event deleted on Google marks the booking needs_review, never cancels" {
 	connect_giulia
 	book add --client mario@example.com --service Massaggio --staff 1 --at '2026-12-01 10:00' >/dev/null
