@@ -81,7 +81,7 @@ client_add(struct rv_ctx *ctx, int argc, char **argv)
 		    "add needs --name, --surname, --email and --phone");
 	if (c.locale == NULL)
 		c.locale = conf_get(ctx->conf, "clinic.locale");
-	rv_check(ctx, client_check(&c, phone, &ctx->err));
+	rv_check(ctx, client_check(&c, phone, ctx->who.now, &ctx->err));
 	rv_begin(ctx);
 	rv_check(ctx, client_insert(rv_db(ctx), &ctx->who, &c, &ctx->err));
 	rv_commit(ctx);
@@ -295,7 +295,8 @@ import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
 		return rc;
 	if (c.locale == NULL)
 		c.locale = im->locale;
-	if ((rc = client_check(&c, im->phone[im->nb], e)) != 0)
+	if ((rc = client_check(&c, im->phone[im->nb], im->ctx->who.now,
+	    e)) != 0)
 		return rc;
 	im->batch[im->nb] = c;
 	im->rec[im->nb] = json_incref(rec);

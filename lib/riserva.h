@@ -346,7 +346,8 @@ struct client {
 #define CLIENT_COLS "id, name, surname, email, phone, birth, locale, " \
 	"restricted, created, notes, updated"
 int client_find(sqlite3 *db, const char *spec, int64_t *id, struct rv_err *e);
-int client_check(struct client *c, char phone[32], struct rv_err *e);
+int client_check(struct client *c, char phone[32], int64_t now,
+    struct rv_err *e);
 int client_insert(sqlite3 *db, const struct rv_who *w, struct client *c,
     struct rv_err *e);
 /* The row alone, for an import that audits itself as one change; the

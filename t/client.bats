@@ -326,3 +326,24 @@ acts = [a["action"] for a in doc["audit"]]
 assert "client.import" in acts, acts
 '
 }
+
+@test "a birth date after today is refused by add, edit and import" {
+	# The clock stands at 2026-11-30 in Rome.
+	run client add --name Mario --surname Rossi --email m@example.com \
+		--phone 123456 --birth 2026-12-01
+	assert_failure 65
+	assert_output "client: birth date 2026-12-01 is after today"
+	run client add --name Mario --surname Rossi --email m@example.com \
+		--phone 123456 --birth 2026-11-30
+	assert_success
+	run client edit 1 --birth 2031-01-01
+	assert_failure 65
+	assert_output "client: birth date 2031-01-01 is after today"
+	printf '%s\n' '{"name":"Anna","surname":"Bianchi","email":"a@example.com","phone":"123456"}' \
+		'{"name":"Ugo","surname":"Neri","email":"u@example.com","phone":"123457","birth":"2027-01-01"}' \
+		>"$BATS_TEST_TMPDIR/in.jsonl"
+	run client import <"$BATS_TEST_TMPDIR/in.jsonl"
+	assert_failure 65
+	assert_output "client: line 2: birth date 2027-01-01 is after today"
+	[ "$(rv_sql 'SELECT count(*) || birth FROM client')" = 12026-11-30 ]
+}
