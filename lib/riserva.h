@@ -471,5 +471,10 @@ extern const struct rv_col event_cols[];
 int appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start,
     int64_t end, int with_buffer, int (*fn)(json_t *rec, void *arg),
     void *arg, struct rv_err *e);
+/* The live appointments of staff from `from` on that they could no longer
+ * take (hours, services, active), each with the reason. */
+int appt_stranded(sqlite3 *db, int64_t staff_id, int64_t from,
+    int (*fn)(int64_t id, int64_t start, const char *why, void *arg),
+    void *arg, struct rv_err *e);
 
 #endif

@@ -353,3 +353,31 @@ start,end,staff_id"
 	run audit list --from 2026-12-02 --to 2026-12-01
 	assert_failure 65
 }
+
+@test "changing hours, services or active status warns of the appointments it strands" {
+	add mario@example.com Viso giulia@example.com '2026-12-01 10:00' >/dev/null
+	add anna@example.com Massaggio giulia@example.com '2026-12-01 15:00' >/dev/null
+	add anna@example.com Viso giulia@example.com '2026-12-02 10:00' >/dev/null
+	book cancel 3 >/dev/null
+	# Hours: the afternoon goes; the cancelled one is not named.
+	run staff hours giulia@example.com tue-wed 09:00-13:00
+	assert_success
+	assert_line --index 0 "staff: appointment 2 at 2026-12-01 15:00 is outside the new terms: giulia@example.com does not work 2026-12-01 15:00-16:00 (hours on tue: 09:00-13:00): move or cancel it"
+	[ "$(printf '%s\n' "$output" | grep -c '^staff:')" = 1 ]
+	# Services: Viso no longer.
+	run staff services giulia@example.com Massaggio
+	assert_success
+	assert_line --index 0 "staff: appointment 1 at 2026-12-01 10:00 is outside the new terms: giulia@example.com does not perform 'Viso': move or cancel it"
+	# Inactive: every live one ahead.
+	run staff edit giulia@example.com --inactive
+	assert_success
+	assert_line --index 0 "staff: appointment 1 at 2026-12-01 10:00 is outside the new terms: giulia@example.com is not active: move or cancel it"
+	assert_line --index 1 "staff: appointment 2 at 2026-12-01 15:00 is outside the new terms: giulia@example.com is not active: move or cancel it"
+	# The appointments stay as they were.
+	[ "$(rv_sql "SELECT group_concat(status) FROM appointment")" = booked,booked,cancelled ]
+	# What is past is not named.
+	run env RISERVA_NOW=2026-12-01T12:00:00+01:00 staff edit giulia@example.com --inactive
+	assert_success
+	refute_output --partial 'appointment 1'
+	assert_line --index 0 --partial 'appointment 2 at 2026-12-01 15:00'
+}
