@@ -119,6 +119,9 @@ book_move(struct rv_ctx *ctx, int argc, char **argv)
 		r.staff_id = rv_staff(ctx, staff);
 	rv_check(ctx, appt_move(rv_db(ctx), &ctx->who, &r, &ctx->err));
 	rv_commit(ctx);
+	if (r.unchanged)
+		rv_warn(ctx, "appointment %lld: nothing changed",
+		    (long long)r.id);
 	print_appt(ctx, r.id);
 	return rv_finish(ctx);
 }

@@ -612,6 +612,11 @@ appt_move(sqlite3 *db, const struct rv_who *w, struct appt_req *r,
 		return rc;
 	if (r->staff_id == 0)
 		r->staff_id = a.staff_id;
+	/* A retried or repeated move: no new version, notice or push. */
+	r->unchanged = r->start == a.start && r->staff_id == a.staff_id &&
+	    strcmp(a.status, "booked") == 0;
+	if (r->unchanged)
+		return 0;
 	if ((rc = check_staff(db, r->staff_id, &s, r->start, r->id, e)) != 0)
 		return rc;
 	if ((rc = db_prepare(db, sql, &st, e)) != 0)
@@ -627,7 +632,8 @@ appt_move(sqlite3 *db, const struct rv_who *w, struct appt_req *r,
 	if (rc != SQLITE_DONE)
 		return db_fail(db, rc, e, "appointment");
 	return appt_changed(db, w, r->id, a.client_id, "appointment.move",
-	    r->staff_id != a.staff_id ? "start,end,staff_id" : "start,end", e);
+	    r->start == a.start ? "staff_id" : r->staff_id != a.staff_id ?
+	    "start,end,staff_id" : "start,end", e);
 }
 
 int

@@ -430,6 +430,7 @@ struct appt_req {
 	int64_t client_id, service_id, staff_id;	/* staff 0: first free */
 	int64_t start;
 	const char *notes;
+	int unchanged;	/* out, moving: already there, nothing done */
 };
 int appt_book(sqlite3 *db, const struct rv_who *w, struct appt_req *r,
     int64_t *id, struct rv_err *e);

@@ -235,6 +235,26 @@ add() {
 start,end,staff_id"
 }
 
+@test "book move to where it already is changes nothing and tells no one" {
+	consent grant mario@example.com reminders --method paper >/dev/null
+	add mario@example.com Massaggio giulia@example.com '2026-12-01 10:00' >/dev/null
+	run book move 1 --at 2026-12-01T09:00:00Z
+	assert_success
+	assert_line --index 0 "book: appointment 1: nothing changed"
+	[ "$(rv_json '["version"]')" = 1 ]
+	[ "$(rv_sql "SELECT group_concat(kind) FROM message")" = confirmation ]
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'appointment.move'")" = 0 ]
+	# Another operator at the same time moves the staff alone, and back.
+	run book move 1 --at '2026-12-01 10:00' --staff marco@example.com
+	assert_success
+	run book move 1 --at '2026-12-01 11:00'
+	assert_success
+	[ "$(rv_json '["version"]')" = 3 ]
+	run rv_sql "SELECT fields FROM audit WHERE action = 'appointment.move' ORDER BY id"
+	assert_output "staff_id
+start,end"
+}
+
 @test "book cancel keeps the row, frees the slot and cannot be repeated" {
 	add mario@example.com Massaggio giulia@example.com '2026-12-01 10:00' >/dev/null
 	run book cancel 1 --reason "client called"
