@@ -722,11 +722,11 @@ appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
 	static const char sql[] = APPT_SELECT
 	    "WHERE a.staff_id = ?1 AND a.start < ?3 AND a.start > ?2 - 86400 "
 	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
-	    "AND a.status <> 'cancelled' ORDER BY a.start";
+	    "AND a.status IN ('booked', 'needs_review') ORDER BY a.start";
 	static const char sql_long[] = APPT_SELECT
 	    "WHERE a.staff_id = ?1 AND a.start < ?3 "
 	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
-	    "AND a.status <> 'cancelled' ORDER BY a.start";
+	    "AND a.status IN ('booked', 'needs_review') ORDER BY a.start";
 	sqlite3_stmt *st;
 	int rc;
 

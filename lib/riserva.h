@@ -468,7 +468,8 @@ int event_list(sqlite3 *db, int64_t staff_id, int64_t from, int64_t to,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e);
 extern const struct rv_col event_cols[];
 /* Lists the live appointments of staff overlapping [start, end), their
- * buffers counted or not. */
+ * buffers counted or not: booked or needs_review, what can still be moved
+ * or cancelled. */
 int appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start,
     int64_t end, int with_buffer, int (*fn)(json_t *rec, void *arg),
     void *arg, struct rv_err *e);

@@ -401,3 +401,19 @@ start,end"
 	refute_output --partial 'appointment 1'
 	assert_line --index 0 --partial 'appointment 2 at 2026-12-01 15:00'
 }
+
+@test "leave or a block over an appointment already done warns of nothing" {
+	add mario@example.com Viso giulia@example.com '2026-12-01 10:00' >/dev/null
+	add anna@example.com Viso giulia@example.com '2026-12-01 11:00' >/dev/null
+	export RISERVA_NOW=2026-12-01T10:45:00+01:00
+	book done 1 >/dev/null
+	# Sick leave recorded for the whole day: only the one still ahead.
+	run staff off giulia@example.com --from 2026-12-01 --to 2026-12-01
+	assert_success
+	assert_line --index 0 "staff: appointment 2 at 2026-12-01 11:00 falls in this leave: move or cancel it"
+	[ "$(printf '%s\n' "$output" | grep -c 'falls in this leave')" = 1 ]
+	run book block --staff giulia@example.com --from '2026-12-01 09:00' --to '2026-12-01 12:00'
+	assert_success
+	[ "$(printf '%s\n' "$output" | grep -c 'is inside this block')" = 1 ]
+	assert_line --index 0 --partial 'appointment 2 at 2026-12-01 11:00'
+}
