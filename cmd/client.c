@@ -344,8 +344,6 @@ client_import(struct rv_ctx *ctx, int argc, char **argv)
 		rv_check(ctx, rc);
 	}
 	rv_commit(ctx);
-	if (ctx->progress)
-		fputc('\n', stderr);
 	rv_warn(ctx, "imported %zu client%s", im.n, im.n == 1 ? "" : "s");
 	return rv_finish(ctx);
 }

@@ -37,6 +37,7 @@ rv_warn(struct rv_ctx *ctx, const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
+	rv_progress_end(ctx);
 	fprintf(stderr, "%s: ", ctx->tool);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -77,6 +78,7 @@ rv_die(struct rv_ctx *ctx, int code, const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
+	rv_progress_end(ctx);
 	fprintf(stderr, "%s: ", ctx->tool);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -527,15 +529,27 @@ rv_progress(struct rv_ctx *ctx, const char *what, size_t done, size_t total)
 {
 	if (!ctx->progress)
 		return;
-	if (done != total && done % 1000 != 0)
+	/* At each thousand passed, however the count moves (imports go
+	 * by batches), and at the end. */
+	if (done != total && done / 1000 == ctx->progress_shown / 1000)
 		return;
+	ctx->progress_shown = done;
 	if (total > 0)
 		fprintf(stderr, "\r%s: %zu/%zu (%zu%%)", what, done, total,
 		    done * 100 / total);
 	else
 		fprintf(stderr, "\r%s: %zu", what, done);
+	ctx->progress_open = done != total;
 	if (done == total)
 		fputc('\n', stderr);
+}
+
+void
+rv_progress_end(struct rv_ctx *ctx)
+{
+	if (ctx->progress_open)
+		fputc('\n', stderr);
+	ctx->progress_open = 0;
 }
 
 static int

@@ -347,3 +347,25 @@ assert "client.import" in acts, acts
 	assert_output "client: line 2: birth date 2027-01-01 is after today"
 	[ "$(rv_sql 'SELECT count(*) || birth FROM client')" = 12026-11-30 ]
 }
+
+@test "client import on a terminal: progress by thousands, and an error on a line of its own" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	python3 -c '
+for i in range(1, 2501):
+    print("{bad" if i == 2300 else
+        "{\"name\":\"N\",\"surname\":\"S%d\",\"email\":\"e%d@example.com\",\"phone\":\"3330%06d\"}" % (i, i, i))' \
+		>"$BATS_TEST_TMPDIR/in.jsonl"
+	# A progress line is redrawn after a carriage return: one per line.
+	run bash -c "set -o pipefail; timeout 20 script -qec \"client import <'$BATS_TEST_TMPDIR/in.jsonl'\" /dev/null |
+		tr '\r' '\n' | grep ."
+	assert_failure 65
+	assert_line --index 0 "importing: 1024"
+	assert_line --index 1 "importing: 2048"
+	assert_line --index 2 "client: line 2300: bad JSON: expected a key at column 2"
+	# A small import shows no progress, and leaves no blank line.
+	head -n 5 "$BATS_TEST_TMPDIR/in.jsonl" >"$BATS_TEST_TMPDIR/small.jsonl"
+	run bash -c "set -o pipefail; timeout 20 script -qec \"client import <'$BATS_TEST_TMPDIR/small.jsonl'\" /dev/null |
+		tr -d '\r'"
+	assert_success
+	assert_output "client: imported 5 clients"
+}
