@@ -285,6 +285,16 @@ import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
 	if (type != NULL && strcmp(type, "client") != 0)
 		return rv_fail(e, EX_DATAERR, "a \"%s\" record, not a client",
 		    type);
+	/* Art. 18 must not be lost on the way to another database; its
+	 * grounds are not in the record, so a person sets it again. */
+	v = json_object_get(rec, "restricted");
+	if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
+		return rv_fail(e, EX_DATAERR,
+		    "\"restricted\" must be true or false");
+	if (json_is_true(v))
+		return rv_fail(e, EX_DATAERR, "a restricted client (GDPR art. "
+		    "18): import it without \"restricted\", then restrict it "
+		    "here with client restrict");
 	if ((rc = in_str(rec, "name", 1, &c.name, e)) != 0 ||
 	    (rc = in_str(rec, "surname", 1, &c.surname, e)) != 0 ||
 	    (rc = in_str(rec, "email", 1, &c.email, e)) != 0 ||

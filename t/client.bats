@@ -369,3 +369,26 @@ for i in range(1, 2501):
 	assert_success
 	assert_output "client: imported 5 clients"
 }
+
+@test "client import refuses a restricted client rather than drop the restriction" {
+	rv_centre
+	client restrict anna@example.com --reason 'accuracy contested' >/dev/null
+	# The register moves to another centre's database.
+	client list >"$BATS_TEST_TMPDIR/clients.jsonl"
+	export RISERVA_DB="$BATS_TEST_TMPDIR/other.db"
+	run client import <"$BATS_TEST_TMPDIR/clients.jsonl"
+	assert_failure 65
+	assert_output "client: line 1: a restricted client (GDPR art. 18): import it without \"restricted\", then restrict it here with client restrict"
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 0 ]
+	# false, null or absent are fine; anything else is not a flag.
+	printf '%s\n' '{"name":"A","surname":"B","email":"a@example.com","phone":"123456","restricted":false}' \
+		'{"name":"C","surname":"D","email":"c@example.com","phone":"123457","restricted":null}' \
+		>"$BATS_TEST_TMPDIR/ok.jsonl"
+	run client import <"$BATS_TEST_TMPDIR/ok.jsonl"
+	assert_success
+	printf '%s\n' '{"name":"E","surname":"F","email":"e@example.com","phone":"123458","restricted":"no"}' \
+		>"$BATS_TEST_TMPDIR/bad.jsonl"
+	run client import <"$BATS_TEST_TMPDIR/bad.jsonl"
+	assert_failure 65
+	assert_output 'client: line 1: "restricted" must be true or false'
+}
