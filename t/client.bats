@@ -235,6 +235,23 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	assert_failure 78
 }
 
+@test "config: an environment override that names no key is an error, as in the file" {
+	# A typo here would leave logins off without a word.
+	RISERVA_SECURITY_REQUIRE_LOGN=true run client list
+	assert_failure 78
+	assert_output "client: environment RISERVA_SECURITY_REQUIRE_LOGN: no such setting (security.require_logn)"
+	RISERVA_BOOKING=15m run client list
+	assert_failure 78
+	assert_output "client: environment RISERVA_BOOKING: no such setting"
+	RISERVA_SECURITY_REQUIRE_LOGN=true run client list --help
+	assert_success
+	# Keys, and the variables that are no keys, pass.
+	RISERVA_SECURITY_REQUIRE_LOGIN=false RISERVA_SMTP_PASSWORD=x \
+	    RISERVA_SENDGRID_KEY=x RISERVA_GOOGLE_CLIENT_SECRET=x run client list
+	assert_failure 1
+	assert_output ""
+}
+
 @test "config: a zone path that is no zone file and a locale we have no templates for are refused" {
 	# glibc reads zone.tab as "no zone" and silently runs in UTC.
 	RISERVA_CLINIC_TIMEZONE=zone.tab run client list
