@@ -218,6 +218,9 @@ book_ls(struct rv_ctx *ctx, int argc, char **argv)
 	rv_range(ctx, from, to, &f.from, &f.to);
 	if (before != NULL)
 		f.to = rv_bound(ctx, before, 0);
+	if (before != NULL && from != NULL && f.to <= f.from)
+		rv_die(ctx, EX_DATAERR, "--before %s is not after --from %s",
+		    before, from);
 	if (client != NULL)
 		f.client_id = rv_client(ctx, client);
 	if (staff != NULL)

@@ -370,6 +370,12 @@ start,end"
 	done
 	run book list --from '2026-12-01 10:00' --to '2026-12-01 10:00'
 	assert_failure 65
+	# --before is the same bound as --to, and is held to the same rule.
+	run book list --from 2026-12-02 --before 2026-12-01
+	assert_failure 65
+	assert_output "book: --before 2026-12-01 is not after --from 2026-12-02"
+	run book list --from 2026-12-01 --before 2026-12-01
+	assert_failure 65
 	run audit list --from 2026-12-02 --to 2026-12-01
 	assert_failure 65
 }
