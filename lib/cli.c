@@ -4,6 +4,7 @@
  * prints to stderr or exits, and only on behalf of a tool in cmd/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,8 +241,17 @@ struct rv_ctx *
 rv_start(const char *tool, const char *usage, int *argc, char ***argv)
 {
 	struct rv_ctx *ctx = &the_ctx;
-	int c;
+	int c, fd;
 
+	/* A closed standard descriptor would go to the next file opened
+	 * (the config, the database puts /dev/null there) and be read or
+	 * written by mistake: stdin closed read as empty, an import of
+	 * nothing that succeeds. Each is held by /dev/null opened the other
+	 * way, so that using it fails as it would have. */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) != fd)
+			_exit(EX_OSERR);
 	ctx->tool = tool;
 	ctx->usage = usage;
 	ctx->who.tool = tool;

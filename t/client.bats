@@ -409,3 +409,20 @@ for i in range(1, 2501):
 	assert_failure 65
 	assert_output 'client: line 1: "restricted" must be true or false'
 }
+
+@test "client import with standard input closed is an error, not an empty import" {
+	rv_centre
+	# (bats's own run does not take a closed stdin: through bash -c.)
+	run bash -c 'client import <&-'
+	assert_failure 74
+	assert_output --partial "client: reading stdin: "
+	# With a config file there to be opened first, the same.
+	printf '[clinic]\nname = Aurora\n' >"$RISERVA_CONFIG"
+	run bash -c 'client import <&-'
+	assert_failure 74
+	# And a closed stdout or stderr changes no exit status.
+	run bash -c 'client list >&-'
+	assert_failure 74
+	run bash -c 'client show nobody@example.com 2>&-'
+	assert_failure 66
+}
