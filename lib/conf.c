@@ -190,6 +190,15 @@ static const char *const env_only[] = {
  * typo (RISERVA_SECURITY_REQUIRE_LOGN=true) must not silently do nothing.
  */
 static int
+has_lower(const char *s, size_t n)
+{
+	for (; n > 0; n--, s++)
+		if (islower((unsigned char)*s))
+			return 1;
+	return 0;
+}
+
+static int
 check_env(struct rv_err *e)
 {
 	extern char **environ;
@@ -215,8 +224,13 @@ check_env(struct rv_err *e)
 		key[n] = '\0';
 		if ((dot = strchr(key, '_')) != NULL) {
 			*dot = '.';
-			if (find_key(key) >= 0)
+			if (find_key(key) >= 0 && !has_lower(name, n))
 				continue;
+			/* Only the upper-case name is read (env_value). */
+			if (find_key(key) >= 0)
+				return rv_fail(e, EX_CONFIG, "environment "
+				    "RISERVA_%.*s: write the name in upper case",
+				    (int)n, name);
 			return rv_fail(e, EX_CONFIG, "environment RISERVA_%.*s: "
 			    "no such setting (%s)", (int)n, name, key);
 		}

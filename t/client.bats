@@ -245,6 +245,10 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	assert_output "client: environment RISERVA_BOOKING: no such setting"
 	RISERVA_SECURITY_REQUIRE_LOGN=true run client list --help
 	assert_success
+	# Only the upper-case name is read: another spelling is a typo too.
+	RISERVA_security_require_login=true run client list
+	assert_failure 78
+	assert_output "client: environment RISERVA_security_require_login: write the name in upper case"
 	# Keys, and the variables that are no keys, pass.
 	RISERVA_SECURITY_REQUIRE_LOGIN=false RISERVA_SMTP_PASSWORD=x \
 	    RISERVA_SENDGRID_KEY=x RISERVA_GOOGLE_CLIENT_SECRET=x run client list
