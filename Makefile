@@ -78,6 +78,11 @@ t/%: $(BUILD)/t/%.o $(BUILD)/librv.a $(FLAVOR_STAMP)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_SRC:%.c=$(BUILD)/%.d) $(BUILD)/t/kat.d
 
+# A tool's object is made by a chain of rules, so make would delete it as
+# intermediate; the next make, reading its .d, would then build every tool
+# again (as root, under sudo make install).
+.SECONDARY: $(CMD_SRC:%.c=$(BUILD)/%.o) $(TEST_BINS:%=$(BUILD)/%.o)
+
 clean:
 	rm -rf build bin t/tmp bench/tmp demo $(TEST_BINS)
 

@@ -119,6 +119,9 @@ book_move(struct rv_ctx *ctx, int argc, char **argv)
 		r.staff_id = rv_staff(ctx, staff);
 	rv_check(ctx, appt_move(rv_db(ctx), &ctx->who, &r, &ctx->err));
 	rv_commit(ctx);
+	if (r.unchanged)
+		rv_warn(ctx, "appointment %lld: nothing changed",
+		    (long long)r.id);
 	print_appt(ctx, r.id);
 	return rv_finish(ctx);
 }
@@ -215,6 +218,9 @@ book_ls(struct rv_ctx *ctx, int argc, char **argv)
 	rv_range(ctx, from, to, &f.from, &f.to);
 	if (before != NULL)
 		f.to = rv_bound(ctx, before, 0);
+	if (before != NULL && from != NULL && f.to <= f.from)
+		rv_die(ctx, EX_DATAERR, "--before %s is not after --from %s",
+		    before, from);
 	if (client != NULL)
 		f.client_id = rv_client(ctx, client);
 	if (staff != NULL)

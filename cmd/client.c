@@ -81,7 +81,7 @@ client_add(struct rv_ctx *ctx, int argc, char **argv)
 		    "add needs --name, --surname, --email and --phone");
 	if (c.locale == NULL)
 		c.locale = conf_get(ctx->conf, "clinic.locale");
-	rv_check(ctx, client_check(&c, phone, &ctx->err));
+	rv_check(ctx, client_check(&c, phone, ctx->who.now, &ctx->err));
 	rv_begin(ctx);
 	rv_check(ctx, client_insert(rv_db(ctx), &ctx->who, &c, &ctx->err));
 	rv_commit(ctx);
@@ -285,6 +285,16 @@ import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
 	if (type != NULL && strcmp(type, "client") != 0)
 		return rv_fail(e, EX_DATAERR, "a \"%s\" record, not a client",
 		    type);
+	/* Art. 18 must not be lost on the way to another database; its
+	 * grounds are not in the record, so a person sets it again. */
+	v = json_object_get(rec, "restricted");
+	if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
+		return rv_fail(e, EX_DATAERR,
+		    "\"restricted\" must be true or false");
+	if (json_is_true(v))
+		return rv_fail(e, EX_DATAERR, "a restricted client (GDPR art. "
+		    "18): import it without \"restricted\", then restrict it "
+		    "here with client restrict");
 	if ((rc = in_str(rec, "name", 1, &c.name, e)) != 0 ||
 	    (rc = in_str(rec, "surname", 1, &c.surname, e)) != 0 ||
 	    (rc = in_str(rec, "email", 1, &c.email, e)) != 0 ||
@@ -295,7 +305,8 @@ import_one(json_t *rec, size_t line, void *arg, struct rv_err *e)
 		return rc;
 	if (c.locale == NULL)
 		c.locale = im->locale;
-	if ((rc = client_check(&c, im->phone[im->nb], e)) != 0)
+	if ((rc = client_check(&c, im->phone[im->nb], im->ctx->who.now,
+	    e)) != 0)
 		return rc;
 	im->batch[im->nb] = c;
 	im->rec[im->nb] = json_incref(rec);
@@ -343,8 +354,6 @@ client_import(struct rv_ctx *ctx, int argc, char **argv)
 		rv_check(ctx, rc);
 	}
 	rv_commit(ctx);
-	if (ctx->progress)
-		fputc('\n', stderr);
 	rv_warn(ctx, "imported %zu client%s", im.n, im.n == 1 ? "" : "s");
 	return rv_finish(ctx);
 }

@@ -93,6 +93,26 @@ staff_show(struct rv_ctx *ctx, int argc, char **argv)
 }
 
 static int
+warn_stranded(int64_t id, int64_t start, const char *why, void *arg)
+{
+	char when[40];
+
+	tm_local(start, when);
+	rv_warn(arg, "appointment %lld at %s is outside the new terms: %s: "
+	    "move or cancel it", (long long)id, when, why);
+	return 0;
+}
+
+/* Bookings ahead that a change of hours, services or status leaves
+ * standing where the operator can no longer take them: said, not undone. */
+static void
+check_stranded(struct rv_ctx *ctx, int64_t staff)
+{
+	rv_check(ctx, appt_stranded(rv_db(ctx), staff, ctx->who.now,
+	    warn_stranded, ctx, &ctx->err));
+}
+
+static int
 staff_edit(struct rv_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -125,6 +145,8 @@ staff_edit(struct rv_ctx *ctx, int argc, char **argv)
 	rv_begin(ctx);
 	rv_check(ctx, staff_update(rv_db(ctx), &ctx->who, id, name, email,
 	    role, active, &ctx->err));
+	if (active == 0)
+		check_stranded(ctx, id);
 	rv_commit(ctx);
 	print_staff(ctx, id);
 	return rv_finish(ctx);
@@ -197,6 +219,7 @@ staff_hours(struct rv_ctx *ctx, int argc, char **argv)
 	i = hours_set(rv_db(ctx), &ctx->who, id, mask, r, n, &ctx->err);
 	free(r);
 	rv_check(ctx, i);
+	check_stranded(ctx, id);
 	rv_commit(ctx);
 	rv_out_begin(ctx, hours_cols, 0);
 	rv_check(ctx, hours_list(rv_db(ctx), id, rv_emit_cb, ctx, &ctx->err));
@@ -336,6 +359,7 @@ staff_svc(struct rv_ctx *ctx, int argc, char **argv)
 		    &ctx->err);
 		ids_free(&ids);
 		rv_check(ctx, i);
+		check_stranded(ctx, staff);
 		rv_commit(ctx);
 	}
 	rv_out_begin(ctx, service_cols, 0);

@@ -335,18 +335,16 @@ load_service(sqlite3 *db, int64_t id, struct svc *s, struct rv_err *e)
 	return rc;
 }
 
-/* Everything that must hold for staff to take [start, end) plus buffer. */
+/* The standing terms: active, performs the service, works then. */
 static int
-check_staff(sqlite3 *db, int64_t staff_id, const struct svc *s, int64_t start,
-    int64_t ignore, struct rv_err *e)
+check_terms(sqlite3 *db, int64_t staff_id, const struct svc *s, int64_t start,
+    char who[256], struct rv_err *e)
 {
 	static const char sql[] =
 	    "SELECT s.active, s.email, EXISTS (SELECT 1 FROM staff_service "
 	    "WHERE staff_id = s.id AND service_id = ?2) FROM staff s "
 	    "WHERE s.id = ?1";
 	sqlite3_stmt *st;
-	char who[256];
-	int64_t end = start + s->duration, busy_end = end + s->buffer;
 	int active, performs, rc;
 
 	if ((rc = db_cached(db, sql, &st, e)) != 0)
@@ -362,7 +360,7 @@ check_staff(sqlite3 *db, int64_t staff_id, const struct svc *s, int64_t start,
 		return db_fail(db, rc, e, "staff");
 	}
 	active = sqlite3_column_int(st, 0);
-	snprintf(who, sizeof(who), "%s", sqlite3_column_text(st, 1));
+	snprintf(who, 256, "%s", sqlite3_column_text(st, 1));
 	performs = sqlite3_column_int(st, 2);
 	sqlite3_reset(st);
 	if (!active)
@@ -370,7 +368,19 @@ check_staff(sqlite3 *db, int64_t staff_id, const struct svc *s, int64_t start,
 	if (!performs)
 		return rv_fail(e, EX_REFUSED, "%s does not perform '%s'", who,
 		    s->name);
-	if ((rc = check_hours(db, staff_id, who, start, end, e)) != 0 ||
+	return check_hours(db, staff_id, who, start, start + s->duration, e);
+}
+
+/* Everything that must hold for staff to take [start, end) plus buffer. */
+static int
+check_staff(sqlite3 *db, int64_t staff_id, const struct svc *s, int64_t start,
+    int64_t ignore, struct rv_err *e)
+{
+	char who[256];
+	int64_t end = start + s->duration, busy_end = end + s->buffer;
+	int rc;
+
+	if ((rc = check_terms(db, staff_id, s, start, who, e)) != 0 ||
 	    (rc = check_leave(db, staff_id, who, start, end, e)) != 0 ||
 	    (rc = check_appointments(db, staff_id, start, end, busy_end,
 	    ignore, e)) != 0 ||
@@ -602,6 +612,11 @@ appt_move(sqlite3 *db, const struct rv_who *w, struct appt_req *r,
 		return rc;
 	if (r->staff_id == 0)
 		r->staff_id = a.staff_id;
+	/* A retried or repeated move: no new version, notice or push. */
+	r->unchanged = r->start == a.start && r->staff_id == a.staff_id &&
+	    strcmp(a.status, "booked") == 0;
+	if (r->unchanged)
+		return 0;
 	if ((rc = check_staff(db, r->staff_id, &s, r->start, r->id, e)) != 0)
 		return rc;
 	if ((rc = db_prepare(db, sql, &st, e)) != 0)
@@ -617,7 +632,8 @@ appt_move(sqlite3 *db, const struct rv_who *w, struct appt_req *r,
 	if (rc != SQLITE_DONE)
 		return db_fail(db, rc, e, "appointment");
 	return appt_changed(db, w, r->id, a.client_id, "appointment.move",
-	    r->staff_id != a.staff_id ? "start,end,staff_id" : "start,end", e);
+	    r->start == a.start ? "staff_id" : r->staff_id != a.staff_id ?
+	    "start,end,staff_id" : "start,end", e);
 }
 
 int
@@ -706,11 +722,11 @@ appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
 	static const char sql[] = APPT_SELECT
 	    "WHERE a.staff_id = ?1 AND a.start < ?3 AND a.start > ?2 - 86400 "
 	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
-	    "AND a.status <> 'cancelled' ORDER BY a.start";
+	    "AND a.status IN ('booked', 'needs_review') ORDER BY a.start";
 	static const char sql_long[] = APPT_SELECT
 	    "WHERE a.staff_id = ?1 AND a.start < ?3 "
 	    "AND (CASE ?4 WHEN 1 THEN a.busy_end ELSE a.end END) > ?2 "
-	    "AND a.status <> 'cancelled' ORDER BY a.start";
+	    "AND a.status IN ('booked', 'needs_review') ORDER BY a.start";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -724,6 +740,57 @@ appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start, int64_t end,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if ((rc = fn(appt_record(st), arg)) != 0)
 			goto out;
+	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "appointments");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * After a change to a staff member's hours, services or active status:
+ * each live appointment from `from` on that they could no longer take as
+ * booked, with the reason, for a warning. Leave and clashes are told of
+ * when they arise; the rows stay.
+ */
+int
+appt_stranded(sqlite3 *db, int64_t staff_id, int64_t from,
+    int (*fn)(int64_t id, int64_t start, const char *why, void *arg),
+    void *arg, struct rv_err *e)
+{
+	static const char sql[] =
+	    "SELECT id, service_id, start, end, busy_end FROM appointment "
+	    "WHERE staff_id = ? AND start >= ? "
+	    "AND status IN ('booked', 'needs_review') ORDER BY start, id";
+	sqlite3_stmt *st;
+	struct rv_err why;
+	struct svc s;
+	char who[256];
+	int rc;
+
+	if ((rc = db_prepare(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, staff_id);
+	sqlite3_bind_int64(st, 2, from);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		int64_t start = sqlite3_column_int64(st, 2);
+
+		if ((rc = load_service(db, sqlite3_column_int64(st, 1), &s,
+		    e)) != 0)
+			goto out;
+		/* The length booked, as book move keeps it. */
+		s.duration = sqlite3_column_int64(st, 3) - start;
+		s.buffer = sqlite3_column_int64(st, 4) -
+		    sqlite3_column_int64(st, 3);
+		memset(&why, 0, sizeof(why));
+		rc = check_terms(db, staff_id, &s, start, who, &why);
+		if (rc == EX_REFUSED)
+			rc = fn(id, start, why.msg, arg);
+		else if (rc != 0)
+			*e = why;
+		if (rc != 0)
+			goto out;
+	}
 	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "appointments");
 out:
 	sqlite3_finalize(st);

@@ -4,6 +4,7 @@
  * prints to stderr or exits, and only on behalf of a tool in cmd/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ rv_warn(struct rv_ctx *ctx, const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
+	rv_progress_end(ctx);
 	fprintf(stderr, "%s: ", ctx->tool);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -77,6 +79,7 @@ rv_die(struct rv_ctx *ctx, int code, const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
+	rv_progress_end(ctx);
 	fprintf(stderr, "%s: ", ctx->tool);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -238,8 +241,17 @@ struct rv_ctx *
 rv_start(const char *tool, const char *usage, int *argc, char ***argv)
 {
 	struct rv_ctx *ctx = &the_ctx;
-	int c;
+	int c, fd;
 
+	/* A closed standard descriptor would go to the next file opened
+	 * (the config, the database puts /dev/null there) and be read or
+	 * written by mistake: stdin closed read as empty, an import of
+	 * nothing that succeeds. Each is held by /dev/null opened the other
+	 * way, so that using it fails as it would have. */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY) != fd)
+			_exit(EX_OSERR);
 	ctx->tool = tool;
 	ctx->usage = usage;
 	ctx->who.tool = tool;
@@ -538,15 +550,27 @@ rv_progress(struct rv_ctx *ctx, const char *what, size_t done, size_t total)
 {
 	if (!ctx->progress)
 		return;
-	if (done != total && done % 1000 != 0)
+	/* At each thousand passed, however the count moves (imports go
+	 * by batches), and at the end. */
+	if (done != total && done / 1000 == ctx->progress_shown / 1000)
 		return;
+	ctx->progress_shown = done;
 	if (total > 0)
 		fprintf(stderr, "\r%s: %zu/%zu (%zu%%)", what, done, total,
 		    done * 100 / total);
 	else
 		fprintf(stderr, "\r%s: %zu", what, done);
+	ctx->progress_open = done != total;
 	if (done == total)
 		fputc('\n', stderr);
+}
+
+void
+rv_progress_end(struct rv_ctx *ctx)
+{
+	if (ctx->progress_open)
+		fputc('\n', stderr);
+	ctx->progress_open = 0;
 }
 
 static int

@@ -18,6 +18,8 @@ struct rv_ctx {
 	struct rv_out out;
 	int out_open;
 	int progress;	/* stderr is a terminal */
+	int progress_open;	/* a progress line awaits its newline */
+	size_t progress_shown;	/* the count it last showed */
 	/* rv_getopt's merged option tables */
 	char **opt_argv;
 	struct option *opt_long;
@@ -102,6 +104,8 @@ int rv_complete(struct rv_ctx *ctx, const char *kind, int argc, char **argv);
 
 void rv_progress(struct rv_ctx *ctx, const char *what, size_t done,
     size_t total);
+/* Ends an unfinished progress line; rv_warn and rv_die do it first. */
+void rv_progress_end(struct rv_ctx *ctx);
 
 /*
  * Roles and sessions (access.c). With security.require_login on, every

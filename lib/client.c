@@ -28,9 +28,10 @@ client_find(sqlite3 *db, const char *spec, int64_t *id, struct rv_err *e)
 
 /* Checks every field; the phone comes back normalized in phone[]. */
 int
-client_check(struct client *c, char phone[32], struct rv_err *e)
+client_check(struct client *c, char phone[32], int64_t now,
+    struct rv_err *e)
 {
-	int y, m, d, rc;
+	int y, m, d, ty, tmo, td, rc;
 
 	if ((rc = check_text("name", c->name, 100, 1, 0, e)) != 0 ||
 	    (rc = check_text("surname", c->surname, 100, 1, 0, e)) != 0)
@@ -50,6 +51,11 @@ client_check(struct client *c, char phone[32], struct rv_err *e)
 		if ((rc = tm_parse_date(c->birth, &y, &m, &d, e)) != 0)
 			return rv_fail(e, rc, "bad birth date '%s': write it "
 			    "as YYYY-MM-DD", c->birth);
+		/* A typo in the year, most likely; today is allowed. */
+		tm_day_of(now, &ty, &tmo, &td, NULL);
+		if (y * 10000 + m * 100 + d > ty * 10000 + tmo * 100 + td)
+			return rv_fail(e, EX_DATAERR,
+			    "birth date %s is after today", c->birth);
 	}
 	if (c->locale != NULL && strcmp(c->locale, "it") != 0 &&
 	    strcmp(c->locale, "en") != 0)
@@ -306,7 +312,7 @@ client_update(sqlite3 *db, const struct rv_who *w, int64_t id,
 	c.birth = neu[4];
 	c.locale = neu[5];
 	c.notes = neu[6];
-	if ((rc = client_check(&c, phone, e)) != 0)
+	if ((rc = client_check(&c, phone, w->now, e)) != 0)
 		goto out;
 	neu[3] = c.phone;
 	neu[4] = c.birth;

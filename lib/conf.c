@@ -178,6 +178,68 @@ parse_value(char *s, char **out)
 	return 0;
 }
 
+/* RISERVA_ variables that are not config keys: paths, the clock, who
+ * acts, and secrets kept out of the config file. */
+static const char *const env_only[] = {
+	"DB", "CONFIG", "KEY", "ACTOR", "NOW", "SMTP_PASSWORD", "SENDGRID_KEY",
+	NULL
+};
+
+/*
+ * Every other RISERVA_<SECTION>_<KEY> must name a key, as in the file: a
+ * typo (RISERVA_SECURITY_REQUIRE_LOGN=true) must not silently do nothing.
+ */
+static int
+has_lower(const char *s, size_t n)
+{
+	for (; n > 0; n--, s++)
+		if (islower((unsigned char)*s))
+			return 1;
+	return 0;
+}
+
+static int
+check_env(struct rv_err *e)
+{
+	extern char **environ;
+	char **v, key[160], *dot;
+	size_t n, i;
+
+	for (v = environ; v != NULL && *v != NULL; v++) {
+		const char *name = *v + 8;
+
+		if (strncmp(*v, "RISERVA_", 8) != 0)
+			continue;
+		n = strcspn(name, "=");
+		for (i = 0; env_only[i] != NULL; i++)
+			if (strlen(env_only[i]) == n &&
+			    strncmp(env_only[i], name, n) == 0)
+				break;
+		if (env_only[i] != NULL)
+			continue;
+		if (n >= sizeof(key))
+			n = sizeof(key) - 1;
+		for (i = 0; i < n; i++)
+			key[i] = (char)tolower((unsigned char)name[i]);
+		key[n] = '\0';
+		if ((dot = strchr(key, '_')) != NULL) {
+			*dot = '.';
+			if (find_key(key) >= 0 && !has_lower(name, n))
+				continue;
+			/* Only the upper-case name is read (env_value). */
+			if (find_key(key) >= 0)
+				return rv_fail(e, EX_CONFIG, "environment "
+				    "RISERVA_%.*s: write the name in upper case",
+				    (int)n, name);
+			return rv_fail(e, EX_CONFIG, "environment RISERVA_%.*s: "
+			    "no such setting (%s)", (int)n, name, key);
+		}
+		return rv_fail(e, EX_CONFIG,
+		    "environment RISERVA_%.*s: no such setting", (int)n, name);
+	}
+	return 0;
+}
+
 int
 conf_load(const char *path, struct rv_conf **out, struct rv_err *e)
 {
@@ -189,6 +251,8 @@ conf_load(const char *path, struct rv_conf **out, struct rv_err *e)
 	int rc = 0;
 
 	*out = c;
+	if ((rc = check_env(e)) != 0)
+		return rc;
 	if ((fp = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return 0;

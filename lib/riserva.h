@@ -346,7 +346,8 @@ struct client {
 #define CLIENT_COLS "id, name, surname, email, phone, birth, locale, " \
 	"restricted, created, notes, updated"
 int client_find(sqlite3 *db, const char *spec, int64_t *id, struct rv_err *e);
-int client_check(struct client *c, char phone[32], struct rv_err *e);
+int client_check(struct client *c, char phone[32], int64_t now,
+    struct rv_err *e);
 int client_insert(sqlite3 *db, const struct rv_who *w, struct client *c,
     struct rv_err *e);
 /* The row alone, for an import that audits itself as one change; the
@@ -429,6 +430,7 @@ struct appt_req {
 	int64_t client_id, service_id, staff_id;	/* staff 0: first free */
 	int64_t start;
 	const char *notes;
+	int unchanged;	/* out, moving: already there, nothing done */
 };
 int appt_book(sqlite3 *db, const struct rv_who *w, struct appt_req *r,
     int64_t *id, struct rv_err *e);
@@ -466,9 +468,15 @@ int event_list(sqlite3 *db, int64_t staff_id, int64_t from, int64_t to,
     int (*fn)(json_t *rec, void *arg), void *arg, struct rv_err *e);
 extern const struct rv_col event_cols[];
 /* Lists the live appointments of staff overlapping [start, end), their
- * buffers counted or not. */
+ * buffers counted or not: booked or needs_review, what can still be moved
+ * or cancelled. */
 int appt_overlapping(sqlite3 *db, int64_t staff_id, int64_t start,
     int64_t end, int with_buffer, int (*fn)(json_t *rec, void *arg),
+    void *arg, struct rv_err *e);
+/* The live appointments of staff from `from` on that they could no longer
+ * take (hours, services, active), each with the reason. */
+int appt_stranded(sqlite3 *db, int64_t staff_id, int64_t from,
+    int (*fn)(int64_t id, int64_t start, const char *why, void *arg),
     void *arg, struct rv_err *e);
 
 #endif

@@ -1,4 +1,7 @@
 /* service.c — the catalog's services: naming one and their records. */
+#include <ctype.h>
+#include <string.h>
+
 #include "riserva.h"
 #include "banned.h"
 
@@ -75,6 +78,12 @@ check_service(const char *name, long duration, long buffer,
 
 	if (name != NULL && (rc = check_text("name", name, 100, 1, 0, e)) != 0)
 		return rc;
+	/* The name is how tools and people find it: 'Viso ' would be a
+	 * second Viso that --service Viso never finds. */
+	if (name != NULL && (isspace((unsigned char)name[0]) ||
+	    isspace((unsigned char)name[strlen(name) - 1])))
+		return rv_fail(e, EX_DATAERR, "a service name cannot begin or "
+		    "end with a blank: '%s'", name);
 	if (duration != -1 && (duration < 1 || duration > 720))
 		return rv_fail(e, EX_DATAERR,
 		    "duration must be 1 to 720 minutes");

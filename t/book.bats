@@ -235,6 +235,26 @@ add() {
 start,end,staff_id"
 }
 
+@test "book move to where it already is changes nothing and tells no one" {
+	consent grant mario@example.com reminders --method paper >/dev/null
+	add mario@example.com Massaggio giulia@example.com '2026-12-01 10:00' >/dev/null
+	run book move 1 --at 2026-12-01T09:00:00Z
+	assert_success
+	assert_line --index 0 "book: appointment 1: nothing changed"
+	[ "$(rv_json '["version"]')" = 1 ]
+	[ "$(rv_sql "SELECT group_concat(kind) FROM message")" = confirmation ]
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'appointment.move'")" = 0 ]
+	# Another operator at the same time moves the staff alone, and back.
+	run book move 1 --at '2026-12-01 10:00' --staff marco@example.com
+	assert_success
+	run book move 1 --at '2026-12-01 11:00'
+	assert_success
+	[ "$(rv_json '["version"]')" = 3 ]
+	run rv_sql "SELECT fields FROM audit WHERE action = 'appointment.move' ORDER BY id"
+	assert_output "staff_id
+start,end"
+}
+
 @test "book cancel keeps the row, frees the slot and cannot be repeated" {
 	add mario@example.com Massaggio giulia@example.com '2026-12-01 10:00' >/dev/null
 	run book cancel 1 --reason "client called"
@@ -350,6 +370,56 @@ start,end,staff_id"
 	done
 	run book list --from '2026-12-01 10:00' --to '2026-12-01 10:00'
 	assert_failure 65
+	# --before is the same bound as --to, and is held to the same rule.
+	run book list --from 2026-12-02 --before 2026-12-01
+	assert_failure 65
+	assert_output "book: --before 2026-12-01 is not after --from 2026-12-02"
+	run book list --from 2026-12-01 --before 2026-12-01
+	assert_failure 65
 	run audit list --from 2026-12-02 --to 2026-12-01
 	assert_failure 65
+}
+
+@test "changing hours, services or active status warns of the appointments it strands" {
+	add mario@example.com Viso giulia@example.com '2026-12-01 10:00' >/dev/null
+	add anna@example.com Massaggio giulia@example.com '2026-12-01 15:00' >/dev/null
+	add anna@example.com Viso giulia@example.com '2026-12-02 10:00' >/dev/null
+	book cancel 3 >/dev/null
+	# Hours: the afternoon goes; the cancelled one is not named.
+	run staff hours giulia@example.com tue-wed 09:00-13:00
+	assert_success
+	assert_line --index 0 "staff: appointment 2 at 2026-12-01 15:00 is outside the new terms: giulia@example.com does not work 2026-12-01 15:00-16:00 (hours on tue: 09:00-13:00): move or cancel it"
+	[ "$(printf '%s\n' "$output" | grep -c '^staff:')" = 1 ]
+	# Services: Viso no longer.
+	run staff services giulia@example.com Massaggio
+	assert_success
+	assert_line --index 0 "staff: appointment 1 at 2026-12-01 10:00 is outside the new terms: giulia@example.com does not perform 'Viso': move or cancel it"
+	# Inactive: every live one ahead.
+	run staff edit giulia@example.com --inactive
+	assert_success
+	assert_line --index 0 "staff: appointment 1 at 2026-12-01 10:00 is outside the new terms: giulia@example.com is not active: move or cancel it"
+	assert_line --index 1 "staff: appointment 2 at 2026-12-01 15:00 is outside the new terms: giulia@example.com is not active: move or cancel it"
+	# The appointments stay as they were.
+	[ "$(rv_sql "SELECT group_concat(status) FROM appointment")" = booked,booked,cancelled ]
+	# What is past is not named.
+	run env RISERVA_NOW=2026-12-01T12:00:00+01:00 staff edit giulia@example.com --inactive
+	assert_success
+	refute_output --partial 'appointment 1'
+	assert_line --index 0 --partial 'appointment 2 at 2026-12-01 15:00'
+}
+
+@test "leave or a block over an appointment already done warns of nothing" {
+	add mario@example.com Viso giulia@example.com '2026-12-01 10:00' >/dev/null
+	add anna@example.com Viso giulia@example.com '2026-12-01 11:00' >/dev/null
+	export RISERVA_NOW=2026-12-01T10:45:00+01:00
+	book done 1 >/dev/null
+	# Sick leave recorded for the whole day: only the one still ahead.
+	run staff off giulia@example.com --from 2026-12-01 --to 2026-12-01
+	assert_success
+	assert_line --index 0 "staff: appointment 2 at 2026-12-01 11:00 falls in this leave: move or cancel it"
+	[ "$(printf '%s\n' "$output" | grep -c 'falls in this leave')" = 1 ]
+	run book block --staff giulia@example.com --from '2026-12-01 09:00' --to '2026-12-01 12:00'
+	assert_success
+	[ "$(printf '%s\n' "$output" | grep -c 'is inside this block')" = 1 ]
+	assert_line --index 0 --partial 'appointment 2 at 2026-12-01 11:00'
 }

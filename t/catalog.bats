@@ -57,3 +57,20 @@ service.edit|duration,price
 service.retire|retired
 service.restore|retired"
 }
+
+@test "a service name with blanks around it is refused, not a second service" {
+	catalog add --name Viso --duration 30 >/dev/null
+	run catalog add --name 'Viso ' --duration 30
+	assert_failure 65
+	assert_output "catalog: a service name cannot begin or end with a blank: 'Viso '"
+	run catalog add --name "$(printf '\tViso')" --duration 30
+	assert_failure 65
+	catalog add --name Manicure --duration 30 >/dev/null
+	run catalog edit Manicure --name ' Pedicure'
+	assert_failure 65
+	assert_output "catalog: a service name cannot begin or end with a blank: ' Pedicure'"
+	[ "$(rv_sql 'SELECT group_concat(name) FROM (SELECT name FROM service ORDER BY id)')" = Viso,Manicure ]
+	# Blanks inside are fine.
+	run catalog add --name 'Massaggio sportivo' --duration 50
+	assert_success
+}

@@ -235,6 +235,27 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	assert_failure 78
 }
 
+@test "config: an environment override that names no key is an error, as in the file" {
+	# A typo here would leave logins off without a word.
+	RISERVA_SECURITY_REQUIRE_LOGN=true run client list
+	assert_failure 78
+	assert_output "client: environment RISERVA_SECURITY_REQUIRE_LOGN: no such setting (security.require_logn)"
+	RISERVA_BOOKING=15m run client list
+	assert_failure 78
+	assert_output "client: environment RISERVA_BOOKING: no such setting"
+	RISERVA_SECURITY_REQUIRE_LOGN=true run client list --help
+	assert_success
+	# Only the upper-case name is read: another spelling is a typo too.
+	RISERVA_security_require_login=true run client list
+	assert_failure 78
+	assert_output "client: environment RISERVA_security_require_login: write the name in upper case"
+	# Keys, and the variables that are no keys, pass.
+	RISERVA_SECURITY_REQUIRE_LOGIN=false RISERVA_SMTP_PASSWORD=x \
+	    RISERVA_SENDGRID_KEY=x RISERVA_GOOGLE_CLIENT_SECRET=x run client list
+	assert_failure 1
+	assert_output ""
+}
+
 @test "config: a zone path that is no zone file and a locale we have no templates for are refused" {
 	# glibc reads zone.tab as "no zone" and silently runs in UTC.
 	RISERVA_CLINIC_TIMEZONE=zone.tab run client list
@@ -325,4 +346,87 @@ doc = json.loads(sys.stdin.read().strip().splitlines()[-1])
 acts = [a["action"] for a in doc["audit"]]
 assert "client.import" in acts, acts
 '
+}
+
+@test "a birth date after today is refused by add, edit and import" {
+	# The clock stands at 2026-11-30 in Rome.
+	run client add --name Mario --surname Rossi --email m@example.com \
+		--phone 123456 --birth 2026-12-01
+	assert_failure 65
+	assert_output "client: birth date 2026-12-01 is after today"
+	run client add --name Mario --surname Rossi --email m@example.com \
+		--phone 123456 --birth 2026-11-30
+	assert_success
+	run client edit 1 --birth 2031-01-01
+	assert_failure 65
+	assert_output "client: birth date 2031-01-01 is after today"
+	printf '%s\n' '{"name":"Anna","surname":"Bianchi","email":"a@example.com","phone":"123456"}' \
+		'{"name":"Ugo","surname":"Neri","email":"u@example.com","phone":"123457","birth":"2027-01-01"}' \
+		>"$BATS_TEST_TMPDIR/in.jsonl"
+	run client import <"$BATS_TEST_TMPDIR/in.jsonl"
+	assert_failure 65
+	assert_output "client: line 2: birth date 2027-01-01 is after today"
+	[ "$(rv_sql 'SELECT count(*) || birth FROM client')" = 12026-11-30 ]
+}
+
+@test "client import on a terminal: progress by thousands, and an error on a line of its own" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	python3 -c '
+for i in range(1, 2501):
+    print("{bad" if i == 2300 else
+        "{\"name\":\"N\",\"surname\":\"S%d\",\"email\":\"e%d@example.com\",\"phone\":\"3330%06d\"}" % (i, i, i))' \
+		>"$BATS_TEST_TMPDIR/in.jsonl"
+	# A progress line is redrawn after a carriage return: one per line.
+	run bash -c "set -o pipefail; timeout 20 script -qec \"client import <'$BATS_TEST_TMPDIR/in.jsonl'\" /dev/null |
+		tr '\r' '\n' | grep ."
+	assert_failure 65
+	assert_line --index 0 "importing: 1024"
+	assert_line --index 1 "importing: 2048"
+	assert_line --index 2 "client: line 2300: bad JSON: expected a key at column 2"
+	# A small import shows no progress, and leaves no blank line.
+	head -n 5 "$BATS_TEST_TMPDIR/in.jsonl" >"$BATS_TEST_TMPDIR/small.jsonl"
+	run bash -c "set -o pipefail; timeout 20 script -qec \"client import <'$BATS_TEST_TMPDIR/small.jsonl'\" /dev/null |
+		tr -d '\r'"
+	assert_success
+	assert_output "client: imported 5 clients"
+}
+
+@test "client import refuses a restricted client rather than drop the restriction" {
+	rv_centre
+	client restrict anna@example.com --reason 'accuracy contested' >/dev/null
+	# The register moves to another centre's database.
+	client list >"$BATS_TEST_TMPDIR/clients.jsonl"
+	export RISERVA_DB="$BATS_TEST_TMPDIR/other.db"
+	run client import <"$BATS_TEST_TMPDIR/clients.jsonl"
+	assert_failure 65
+	assert_output "client: line 1: a restricted client (GDPR art. 18): import it without \"restricted\", then restrict it here with client restrict"
+	[ "$(rv_sql 'SELECT count(*) FROM client')" = 0 ]
+	# false, null or absent are fine; anything else is not a flag.
+	printf '%s\n' '{"name":"A","surname":"B","email":"a@example.com","phone":"123456","restricted":false}' \
+		'{"name":"C","surname":"D","email":"c@example.com","phone":"123457","restricted":null}' \
+		>"$BATS_TEST_TMPDIR/ok.jsonl"
+	run client import <"$BATS_TEST_TMPDIR/ok.jsonl"
+	assert_success
+	printf '%s\n' '{"name":"E","surname":"F","email":"e@example.com","phone":"123458","restricted":"no"}' \
+		>"$BATS_TEST_TMPDIR/bad.jsonl"
+	run client import <"$BATS_TEST_TMPDIR/bad.jsonl"
+	assert_failure 65
+	assert_output 'client: line 1: "restricted" must be true or false'
+}
+
+@test "client import with standard input closed is an error, not an empty import" {
+	rv_centre
+	# (bats's own run does not take a closed stdin: through bash -c.)
+	run bash -c 'client import <&-'
+	assert_failure 74
+	assert_output --partial "client: reading stdin: "
+	# With a config file there to be opened first, the same.
+	printf '[clinic]\nname = Aurora\n' >"$RISERVA_CONFIG"
+	run bash -c 'client import <&-'
+	assert_failure 74
+	# And a closed stdout or stderr changes no exit status.
+	run bash -c 'client list >&-'
+	assert_failure 74
+	run bash -c 'client show nobody@example.com 2>&-'
+	assert_failure 66
 }

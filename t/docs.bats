@@ -158,3 +158,25 @@ say() {
 		[ -z "$output" ] || fail "${page##*/}: $output"
 	done
 }
+
+@test "the README's tour sets up the centre and books as it shows" {
+	# Its commands from "A tour" to the first refusal, continuation
+	# lines joined; the clock stands the day before the tour's date.
+	awk '/^## A tour/ { on = 1 } /^A booking is refused/ { on = 0 }
+	    on && /^    \$ / {
+		sub(/^    \$ /, "")
+		while (/\\$/) { sub(/\\$/, ""); line = $0; getline
+		    sub(/^ +/, " "); $0 = line $0 }
+		print }' "$RV_ROOT/README.md" >"$BATS_TEST_TMPDIR/tour"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/tour")" -ge 8 ]
+	local statuses=() line
+	while IFS= read -r line; do
+		[ "$line" = 'echo $?' ] && continue
+		run eval "$line" </dev/null
+		statuses+=("$status")
+	done <"$BATS_TEST_TMPDIR/tour"
+	[ "${statuses[*]}" = "0 0 0 0 0 0 0 0 0 1" ] ||
+		fail "exit statuses: ${statuses[*]}"
+	assert_output "$(sed -n 's/^    \(book: slot taken: .*\)$/\1/p' \
+		"$RV_ROOT/README.md")"
+}
