@@ -105,9 +105,10 @@ notify_send(struct rv_ctx *ctx, int argc, char **argv)
 		rv_key(ctx, RV_KEY_TOKEN, key);
 		o.token_key = key;
 	}
-	/* A dry run changes nothing, not even what a first run stores. */
+	/* A dry run changes nothing, not even what a first run stores; and
+	 * it only reads (but that once), so the desk can book meanwhile. */
 	if (o.dry_run)
-		rv_begin(ctx);
+		rv_begin_read(ctx);
 	rc = mailer_run(rv_db(ctx), ctx->conf, &ctx->who, &o, &st, &ctx->err);
 	if (o.dry_run)
 		db_rollback(rv_db(ctx));

@@ -340,6 +340,17 @@ rv_begin(struct rv_ctx *ctx)
 	rv_check(ctx, db_begin(rv_db(ctx), &ctx->err));
 }
 
+/* A read transaction: one snapshot, and no writer kept waiting. */
+void
+rv_begin_read(struct rv_ctx *ctx)
+{
+	sqlite3 *db = rv_db(ctx);
+
+	if (sqlite3_exec(db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+		rv_check(ctx, db_fail(db, sqlite3_errcode(db), &ctx->err,
+		    "begin"));
+}
+
 void
 rv_commit(struct rv_ctx *ctx)
 {

@@ -56,6 +56,7 @@ int rv_finish_list(struct rv_ctx *ctx);
 
 sqlite3 *rv_db(struct rv_ctx *ctx);
 void rv_begin(struct rv_ctx *ctx);
+void rv_begin_read(struct rv_ctx *ctx);
 void rv_commit(struct rv_ctx *ctx);
 
 /* Operands naming records; die with 66 when there is no such one. */

@@ -421,6 +421,25 @@ policy|sent|" ]
 	[ "$(mail_count)" = 0 ]
 }
 
+@test "notify --dry-run only reads: a writer holding the database does not stop it" {
+	book_mario
+	# What a first real run stores, stored: a dry run then writes nothing.
+	rv_sql "INSERT INTO meta (key, value) VALUES ('mail.instance', '00112233445566aa'), ('mail.uid_domain', 'aurora.example')"
+	"$RV_PY" -c '
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").write("held")
+time.sleep(5)' "$RISERVA_DB" "$BATS_TEST_TMPDIR/held" 3>&- 2>"$BATS_TEST_TMPDIR/holder.err" &
+	holder=$!
+	rv_wait_file "$BATS_TEST_TMPDIR/held"
+	RISERVA_DB_BUSY_TIMEOUT=300 run notify --dry-run
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" 2>/dev/null || true
+	assert_success
+	assert_line --index 0 --partial 'From prenotazioni@aurora.example'
+}
+
 @test "transport stdout: an mbox on standard output, and the messages are sent" {
 	printf 'transport = stdout\n' >>"$RISERVA_CONFIG"
 	book_mario
