@@ -828,6 +828,11 @@ transport_open(struct transport *t, const struct rv_conf *conf,
 			return rc;
 		t->timeout_s = (long)timeout;
 		t->send = sendmail_send;
+		/* Our secrets are no business of the MTA's: the child would
+		 * inherit them, and hand them on to whatever it runs. */
+		unsetenv("RISERVA_SMTP_PASSWORD");
+		unsetenv("RISERVA_SENDGRID_KEY");
+		unsetenv("RISERVA_GOOGLE_CLIENT_SECRET");
 		return 0;
 	}
 	if (strcmp(name, "stdout") == 0) {

@@ -460,15 +460,20 @@ time.sleep(5)' "$RISERVA_DB" "$BATS_TEST_TMPDIR/held" 3>&- 2>"$BATS_TEST_TMPDIR/
 	cat >"$BATS_TEST_TMPDIR/sendmail" <<-EOF
 	#!/bin/sh
 	printf '%s\n' "\$*" >"$BATS_TEST_TMPDIR/sendmail.args"
+	env | grep '^RISERVA_' | cut -d= -f1 >"$BATS_TEST_TMPDIR/sendmail.env"
 	cat >"$BATS_TEST_TMPDIR/sendmail.msg"
 	exit \${FAKE_SENDMAIL_EXIT:-0}
 	EOF
 	chmod +x "$BATS_TEST_TMPDIR/sendmail"
 	printf 'transport = sendmail\nsendmail = %s\n' "$BATS_TEST_TMPDIR/sendmail" >>"$RISERVA_CONFIG"
 	book_mario
-	FAKE_SENDMAIL_EXIT=75 run notify
+	RISERVA_SMTP_PASSWORD=s3cret RISERVA_SENDGRID_KEY=SG.k FAKE_SENDMAIL_EXIT=75 run notify
 	assert_failure 75
 	assert_line --partial "notify: 1 message will be retried: $BATS_TEST_TMPDIR/sendmail exited 75"
+	# Secrets set for other transports are not handed to the MTA.
+	run grep -c 'PASSWORD\|SENDGRID' "$BATS_TEST_TMPDIR/sendmail.env"
+	assert_output 0
+	grep -q '^RISERVA_DB$' "$BATS_TEST_TMPDIR/sendmail.env"
 	run notify --now '2026-11-30 08:06'
 	assert_success
 	[ "$(cat "$BATS_TEST_TMPDIR/sendmail.args")" = "-t -i" ]
