@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -300,6 +301,25 @@ rv_finish_list(struct rv_ctx *ctx)
 	return rc == 0 && n == 0 ? EX_REFUSED : rc;
 }
 
+/*
+ * A database every local user can read holds every client's data for all
+ * of them to see. Ours are made 0600; one copied or restored by hand may
+ * not be. Group access is a centre's choice (admins sharing a group), so
+ * only "others" is warned of, once, and nothing is refused.
+ */
+static void
+exposed(struct rv_ctx *ctx)
+{
+	const char *f = sqlite3_db_filename(ctx->db, "main");
+	struct stat st;
+
+	if (f != NULL && *f != '\0' && stat(f, &st) == 0 &&
+	    (st.st_mode & (S_IROTH | S_IWOTH)) != 0)
+		rv_warn(ctx, "%s can be read by any user of this machine "
+		    "(mode %04o): chmod o-rw %s", f,
+		    (unsigned)(st.st_mode & 07777), f);
+}
+
 sqlite3 *
 rv_db(struct rv_ctx *ctx)
 {
@@ -311,8 +331,10 @@ rv_db(struct rv_ctx *ctx)
 	if (ctx->db != NULL)
 		return ctx->db;
 	setup(ctx);
-	if (ctx->db != NULL)	/* setup's access check opened it */
+	if (ctx->db != NULL) {	/* setup's access check opened it */
+		exposed(ctx);
 		return ctx->db;
+	}
 	if (ctx->db_path != NULL) {
 		snprintf(path, sizeof(path), "%s", ctx->db_path);
 	} else {
@@ -331,6 +353,7 @@ rv_db(struct rv_ctx *ctx)
 	rv_check(ctx, conf_int(ctx->conf, "db.busy_timeout", 0, 600000, &busy,
 	    &ctx->err));
 	rv_check(ctx, db_open(path, busy, &ctx->db, &ctx->err));
+	exposed(ctx);
 	return ctx->db;
 }
 

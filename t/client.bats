@@ -3,6 +3,8 @@
 
 load helper
 
+bats_require_minimum_version 1.5.0
+
 @test "client add prints the new record with a normalized phone" {
 	run client add --name Mario --surname Rossi --email mario@example.com \
 		--phone '+39 333 111-2222' --birth 1980-05-02
@@ -208,6 +210,19 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	run client list
 	assert_failure 78
 	assert_output --partial "newer than this riserva knows"
+}
+
+@test "a database any user can read is used, with a warning to close it" {
+	rv_centre
+	chmod 644 "$RISERVA_DB"
+	run --separate-stderr client list
+	assert_success
+	[ "$stderr" = "client: $RISERVA_DB can be read by any user of this machine (mode 0644): chmod o-rw $RISERVA_DB" ]
+	# A group the centre's admins share is its choice.
+	chmod 640 "$RISERVA_DB"
+	run --separate-stderr client list
+	assert_success
+	[ "$stderr" = "" ]
 }
 
 @test "a file that is not a database is refused with 65" {
