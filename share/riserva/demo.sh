@@ -113,7 +113,7 @@ for d in $(seq -14 14); do
 			client=$((1 + (k * 37 + n) % 300))
 			n=$((n + 1))
 			if [ "$d" -lt 0 ]; then
-				now="${day}T07:00:00+00:00"
+				now="$day 06:00"	# local: before the first slot, in summer too
 			else
 				now=""
 			fi
