@@ -11,7 +11,7 @@ static const char usage_str[] =
     "usage: client add --name N --surname S --email E --phone P\n"
     "                  [--birth YYYY-MM-DD] [--notes T] [--locale it|en]\n"
     "       client show C [--reason T]\n"
-    "       client list [--search TEXT] [--restricted]\n"
+    "       client list [--search TEXT] [--restricted] [--full [--reason T]]\n"
     "       client edit C [--name N] [--surname S] [--email E] [--phone P]\n"
     "                     [--birth D] [--notes T] [--locale L] [--reason T]\n"
     "       client restrict C --reason T\n"
@@ -21,7 +21,7 @@ static const char usage_str[] =
     "       client complete [PREFIX]\n";
 
 enum { O_NAME = 0x200, O_SURNAME, O_EMAIL, O_PHONE, O_BIRTH, O_NOTES,
-	O_LOCALE, O_REASON, O_SEARCH, O_RESTRICTED, O_SET, O_CLEAR };
+	O_LOCALE, O_REASON, O_SEARCH, O_RESTRICTED, O_SET, O_CLEAR, O_FULL };
 
 static const struct option field_opts[] = {
 	{ "name", required_argument, NULL, O_NAME },
@@ -118,29 +118,104 @@ client_show(struct rv_ctx *ctx, int argc, char **argv)
 	return rv_finish(ctx);
 }
 
+/* The register: without the notes, which are the whole record's and read
+ * only on the record (client show, client list --full). */
+static int
+emit_register(json_t *rec, void *arg)
+{
+	json_object_del(rec, "notes");
+	return rv_emit_cb(rec, arg);
+}
+
+struct full_read {
+	struct rv_ctx *ctx;
+	struct rv_ids ids;
+};
+
+/* Pass one of --full: each client listed is a read on the record. */
+static int
+audit_read(json_t *rec, void *arg)
+{
+	struct full_read *f = arg;
+	int64_t id = json_integer_value(json_object_get(rec, "id"));
+	char ref[32];
+	int rc;
+
+	snprintf(ref, sizeof(ref), "client %lld", (long long)id);
+	rc = audit_append(rv_db(f->ctx), &f->ctx->who, "client.read", id, ref,
+	    "name,surname,email,phone,birth,locale,notes", &f->ctx->err);
+	json_decref(rec);
+	if (rc == 0)
+		ids_add(&f->ids, id);
+	return rc;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Pass two: only those whose read was recorded, however the list has
+ * changed since. */
+static int
+emit_read(json_t *rec, void *arg)
+{
+	struct full_read *f = arg;
+	int64_t id = json_integer_value(json_object_get(rec, "id"));
+
+	if (bsearch(&id, f->ids.v, f->ids.n, sizeof(id), cmp_id) == NULL) {
+		json_decref(rec);
+		return 0;
+	}
+	return rv_emit_cb(rec, f->ctx);
+}
+
 static int
 client_ls(struct rv_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "search", required_argument, NULL, O_SEARCH },
 		{ "restricted", no_argument, NULL, O_RESTRICTED },
+		{ "full", no_argument, NULL, O_FULL },
+		{ "reason", required_argument, NULL, O_REASON },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct full_read f = { ctx, { 0 } };
 	const char *search = NULL;
-	int restricted = 0, opt;
+	int restricted = 0, full = 0, opt;
 
 	while ((opt = rv_getopt(ctx, argc, argv, "", opts)) != -1) {
 		switch (opt) {
 		case O_SEARCH: search = rv_text(ctx, "search", optarg, 200); break;
 		case O_RESTRICTED: restricted = 1; break;
+		case O_FULL: full = 1; break;
+		case O_REASON: rv_reason(ctx, optarg); break;
 		default: rv_usage(ctx);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (ctx->who.reason != NULL && !full))
 		rv_usage(ctx);
+	if (!full) {
+		rv_out_begin(ctx, client_cols, 0);
+		rv_check(ctx, client_list(rv_db(ctx), search, restricted,
+		    emit_register, ctx, &ctx->err));
+		return rv_finish_list(ctx);
+	}
+	/* Whole records: every read committed to the trail before any is
+	 * shown, so that a reader gone halfway leaves none unrecorded. */
+	rv_need_reason(ctx, "reading clients' whole records");
+	rv_begin(ctx);
+	rv_check(ctx, client_list(rv_db(ctx), search, restricted, audit_read,
+	    &f, &ctx->err));
+	rv_commit(ctx);
+	qsort(f.ids.v, f.ids.n, sizeof(*f.ids.v), cmp_id);
 	rv_out_begin(ctx, client_cols, 0);
-	rv_check(ctx, client_list(rv_db(ctx), search, restricted, rv_emit_cb,
-	    ctx, &ctx->err));
+	rv_check(ctx, client_list(rv_db(ctx), search, restricted, emit_read,
+	    &f, &ctx->err));
+	ids_free(&f.ids);
 	return rv_finish_list(ctx);
 }
 

@@ -100,8 +100,8 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	client add --name 'Anna, "Nina"' --surname Bianchi --email anna@example.com --phone 123456
 	run client list --format csv
 	assert_success
-	assert_line --index 0 'type,id,name,surname,email,phone,birth,locale,restricted,created,notes,updated'
-	assert_line --index 1 'client,1,"Anna, ""Nina""",Bianchi,anna@example.com,123456,,it,false,2026-11-30T08:00:00+01:00,,2026-11-30T08:00:00+01:00'
+	assert_line --index 0 'type,id,name,surname,email,phone,birth,locale,restricted,created,updated'
+	assert_line --index 1 'client,1,"Anna, ""Nina""",Bianchi,anna@example.com,123456,,it,false,2026-11-30T08:00:00+01:00,2026-11-30T08:00:00+01:00'
 	run client list --format table
 	assert_line --index 0 'ID  NAME          SURNAME  EMAIL             PHONE   BIRTH  LANG  RESTRICTED'
 	assert_line --index 1 ' 1  Anna, "Nina"  Bianchi  anna@example.com  123456         it    false'
@@ -173,14 +173,43 @@ tester|client.read|1|name,surname,email,phone,birth,locale,notes|"
 	assert_success
 }
 
-@test "client import reads what client list writes" {
+@test "client import reads what client list --full writes" {
 	rv_centre
-	client list >"$BATS_TEST_TMPDIR/out"
+	client edit 1 --notes "prefers mornings" >/dev/null
+	client list --full --reason "moving the register" >"$BATS_TEST_TMPDIR/out"
 	export RISERVA_DB="$BATS_TEST_TMPDIR/other.db"
 	run client import <"$BATS_TEST_TMPDIR/out"
 	assert_success
 	assert_output "client: imported 2 clients"
 	[ "$(rv_sql 'SELECT email FROM client ORDER BY id' | tr '\n' ' ')" = "anna@example.com mario@example.com " ]
+	[ "$(rv_sql "SELECT notes FROM client WHERE email = 'mario@example.com'")" = "prefers mornings" ]
+}
+
+@test "client list is the register; the whole records, notes included, only on the record" {
+	rv_centre
+	client edit 1 --notes "prefers mornings" >/dev/null
+	before=$(rv_sql "SELECT count(*) FROM audit WHERE action = 'client.read'")
+	run client list
+	assert_success
+	refute_output --partial notes
+	refute_output --partial mornings
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'client.read'")" = "$before" ]
+	run client list --search rossi --full --reason "asked by phone"
+	assert_success
+	[ "${#lines[@]}" = 1 ]
+	assert_output --partial '"notes":"prefers mornings"'
+	run rv_sql "SELECT client_id, ref, fields, reason FROM audit WHERE action = 'client.read' ORDER BY id DESC LIMIT 1"
+	assert_output "1|client 1|name,surname,email,phone,birth,locale,notes|asked by phone"
+	# A reason without --full says nothing: a usage error.
+	run client list --reason x
+	assert_failure 64
+	# With reasons required, --full needs one, as client show does.
+	RISERVA_SECURITY_REQUIRE_REASON=true run client list --full
+	assert_failure 64
+	# Every read is recorded before any is shown: a reader gone early
+	# leaves none shown unrecorded.
+	run bash -c 'client list --full --reason x | head -c 1 >/dev/null'
+	[ "$(rv_sql "SELECT count(*) FROM audit WHERE action = 'client.read' AND reason = 'x'")" = 2 ]
 }
 
 @test "the audit names fields, never their values" {
