@@ -57,8 +57,15 @@ MAN7 := $(wildcard man/*.7)
 all: $(BINS) $(TEST_BINS)
 
 # Switching flavor relinks bin/: it depends on a file naming the flavor.
+# Written only by a make that builds here: lint, test and the targets that
+# build through a sub-make (check, bench, demo) must not stamp their own
+# default flavor over the one bin/ was built as, or the next install would
+# relink the sanitizer build the suite is running as a release one.
 FLAVOR_STAMP := build/flavor
+NO_STAMP := lint clean uninstall deps deps-test test check bench demo
+ifneq ($(filter-out $(NO_STAMP),$(or $(MAKECMDGOALS),all)),)
 $(shell mkdir -p build; echo '$(FLAVOR) $(WERROR)' | cmp -s - $(FLAVOR_STAMP) || echo '$(FLAVOR) $(WERROR)' > $(FLAVOR_STAMP))
+endif
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)

@@ -28,6 +28,15 @@ load helper
 	done
 }
 
+@test "make lint leaves the flavor bin/ was built as alone" {
+	# make check runs lint between the sanitizer build and the suite: a
+	# lint that stamped the release flavor made the next install relink.
+	before=$(cat "$RV_ROOT/build/flavor")
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$RV_ROOT" -s lint
+	assert_success
+	[ "$(cat "$RV_ROOT/build/flavor")" = "$before" ]
+}
+
 @test "make install puts every tool, page and completion under a prefix" {
 	d="$BATS_TEST_TMPDIR/inst"
 	before=$(cd "$RV_ROOT" && cksum bin/*)

@@ -907,7 +907,7 @@ during() {
 	assert_success
 	assert_output ''
 	run gcal-sync status
-	assert_success
+	assert_failure 1
 	assert_output ''
 }
 
