@@ -59,7 +59,7 @@ import_line() {
 @test "records out round-trip through records in" {
 	rv_centre
 	client edit 1 --notes "$(printf 'line one\nline "two" \\ tab\there')" >/dev/null
-	client list >"$BATS_TEST_TMPDIR/out"
+	client list --full --reason "round trip" >"$BATS_TEST_TMPDIR/out"
 	python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$BATS_TEST_TMPDIR/out"
 	export RISERVA_DB="$BATS_TEST_TMPDIR/b.db"
 	client import <"$BATS_TEST_TMPDIR/out"
