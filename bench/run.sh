@@ -3,6 +3,9 @@
 # sqlite3 doing the same work on the same file, and their ratio.
 # BENCH_APPTS, BENCH_CLIENTS, BENCH_RUNS scale it down for a quick look.
 set -eu
+# The databases are made by sqlite3 too: 0600, as the tools make theirs
+# (else each run warns that every local user can read them).
+umask 077
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 

@@ -5,6 +5,7 @@
 
 #include "consent.h"
 #include "health.h"
+#include "outbox.h"
 #include "policy.h"
 #include "banned.h"
 
@@ -216,7 +217,10 @@ consent_grant(sqlite3 *db, const struct rv_who *w,
 		    "client %lld is restricted (GDPR art. 18): no new consent "
 		    "is recorded until the restriction is lifted (withdrawing "
 		    "is always possible)", (long long)r->client_id);
-	return record(db, w, r, "grant", id, e);
+	if ((rc = record(db, w, r, "grant", id, e)) != 0)
+		return rc;
+	return strcmp(r->purpose, "reminders") == 0 ?
+	    outbox_revive_client(db, w, r->client_id, e) : 0;
 }
 
 int

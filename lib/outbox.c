@@ -279,49 +279,12 @@ outbox_remind(sqlite3 *db, const struct rv_who *w, const int64_t *leads,
 	    "AND m.version = a.version AND m.lead = ?1) "
 	    "ORDER BY a.start, a.id "
 	    "ON CONFLICT DO NOTHING RETURNING id, client_id";
-	/* A reminder skipped for want of consent, or for a restriction, is
-	 * owed again once the client said yes or the restriction is lifted
-	 * (art. 18(3)): the same row, back in the queue. Driven from the
-	 * appointments in the window, as above. */
-	static const char revive[] =
-	    "UPDATE message SET status = 'queued', reason = NULL, "
-	    "attempts = 0, next_at = ?1, updated = ?1 WHERE id IN ("
-	    "SELECT m.id FROM appointment a JOIN message m "
-	    "ON m.appointment_id = a.id AND m.kind = 'reminder' "
-	    "AND m.version = a.version JOIN client c ON c.id = a.client_id "
-	    "WHERE a.start > ?1 AND a.start <= ?1 + ?2 "
-	    "AND a.status = 'booked' AND m.status = 'skipped' "
-	    "AND m.reason IN (?3, ?4) AND c.restricted = 0 "
-	    "AND coalesce((SELECT k.action = 'grant' FROM consent k "
-	    "WHERE k.client_id = c.id AND k.purpose = 'reminders' "
-	    "ORDER BY k.id DESC LIMIT 1), 0)) "
-	    "RETURNING id, client_id";
 	struct rv_ids ids = { 0 }, clients = { 0 };
 	sqlite3_stmt *st;
 	size_t i, j;
 	int rc = 0;
 
 	*queued = 0;
-	if (nleads > 0) {
-		if ((rc = db_cached(db, revive, &st, e)) != 0)
-			goto out;
-		sqlite3_bind_int64(st, 1, w->now);
-		sqlite3_bind_int64(st, 2, leads[nleads - 1]);
-		sqlite3_bind_text(st, 3, OUTBOX_SKIP_NO_CONSENT, -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, OUTBOX_SKIP_RESTRICTED, -1,
-		    SQLITE_STATIC);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			ids_add(&ids, sqlite3_column_int64(st, 0));
-			ids_add(&clients, sqlite3_column_int64(st, 1));
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			rc = db_fail(db, rc, e, "reminders");
-			goto out;
-		}
-		rc = 0;
-	}
 	for (i = 0; i < nleads; i++) {
 		if ((rc = db_cached(db, sql, &st, e)) != 0)
 			goto out;
@@ -347,6 +310,48 @@ outbox_remind(sqlite3 *db, const struct rv_who *w, const int64_t *leads,
 out:
 	ids_free(&ids);
 	ids_free(&clients);
+	return rc;
+}
+
+/*
+ * A reminder skipped for want of consent, or for a restriction, is owed
+ * again once the client says yes or the restriction is lifted (art.
+ * 18(3)): the same rows, back in the queue, for the bookings still ahead
+ * and as they are now. Called in the grant's or the lifting's own
+ * transaction, so that no remind run pays for it; the send checks
+ * consent and restriction again, as always.
+ */
+int
+outbox_revive_client(sqlite3 *db, const struct rv_who *w, int64_t client_id,
+    struct rv_err *e)
+{
+	static const char sql[] =
+	    "UPDATE message SET status = 'queued', reason = NULL, "
+	    "attempts = 0, next_at = ?2, updated = ?2 "
+	    "WHERE client_id = ?1 AND kind = 'reminder' AND status = 'skipped' "
+	    "AND reason IN (?3, ?4) AND EXISTS (SELECT 1 FROM appointment a "
+	    "WHERE a.id = message.appointment_id AND a.version = "
+	    "message.version AND a.status = 'booked' AND a.start > ?2) "
+	    "RETURNING id";
+	struct rv_ids ids = { 0 };
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if ((rc = db_cached(db, sql, &st, e)) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, client_id);
+	sqlite3_bind_int64(st, 2, w->now);
+	sqlite3_bind_text(st, 3, OUTBOX_SKIP_NO_CONSENT, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, OUTBOX_SKIP_RESTRICTED, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids_add(&ids, sqlite3_column_int64(st, 0));
+	sqlite3_reset(st);
+	rc = rc == SQLITE_DONE ? 0 : db_fail(db, rc, e, "reminders");
+	for (i = 0; rc == 0 && i < ids.n; i++)
+		rc = audit_message(db, w, "message.queue", ids.v[i], client_id,
+		    "status", e);
+	ids_free(&ids);
 	return rc;
 }
 

@@ -47,7 +47,12 @@ int outbox_parse_leads(const char *s, int64_t leads[OUTBOX_MAX_LEADS],
     size_t *n, struct rv_err *e);
 void outbox_lead_text(int64_t secs, char buf[24]);
 
-/* Why a reminder was skipped, when a later run may undo it. */
+/* Reminders skipped for want of consent or for a restriction, queued
+ * again once that is gone: a grant of reminders, or an unrestrict. */
+int outbox_revive_client(sqlite3 *db, const struct rv_who *w,
+    int64_t client_id, struct rv_err *e);
+
+/* Why a reminder was skipped, when a later grant or lifting undoes it. */
 #define OUTBOX_SKIP_NO_CONSENT "no reminders consent"
 #define OUTBOX_SKIP_RESTRICTED "client restricted (GDPR art. 18)"
 
@@ -56,8 +61,8 @@ void outbox_lead_text(int64_t secs, char buf[24]);
  * booked appointment starting in (now, now + the largest lead] gets the
  * reminder of the smallest lead that reaches its start, once per version
  * and lead. A run missed catches up; an appointment moved gets its new
- * version's; one skipped for want of a consent since given, or for a
- * restriction since lifted, is queued again. *queued counts what was added.
+ * version's (one skipped for want of consent or for a restriction is
+ * queued again by outbox_revive_client). *queued counts what was added.
  */
 int outbox_remind(sqlite3 *db, const struct rv_who *w, const int64_t *leads,
     size_t nleads, size_t *queued, struct rv_err *e);

@@ -3,6 +3,7 @@
 
 #include "riserva.h"
 #include "restrict.h"
+#include "outbox.h"
 #include "banned.h"
 
 /* Sets the restriction to on (with its time and reason) or off. */
@@ -56,7 +57,11 @@ int
 client_unrestrict(sqlite3 *db, const struct rv_who *w, int64_t id,
     struct rv_err *e)
 {
-	return set_restricted(db, w, id, 0, NULL, e);
+	int rc;
+
+	if ((rc = set_restricted(db, w, id, 0, NULL, e)) != 0)
+		return rc;
+	return outbox_revive_client(db, w, id, e);
 }
 
 int
