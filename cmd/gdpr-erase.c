@@ -36,17 +36,6 @@ struct targets {
 	struct rv_ids ids;
 };
 
-static int
-have(const struct rv_ids *l, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->v[i] == id)
-			return 1;
-	return 0;
-}
-
 /* A client already erased is skipped with a word: erasing is idempotent.
  * 1 when id was, 0 when it was never a client here. */
 static int
@@ -64,13 +53,6 @@ already_erased(struct rv_ctx *ctx, int64_t id)
 	return 1;
 }
 
-static void
-add_target(struct targets *t, int64_t id)
-{
-	if (!have(&t->ids, id))
-		ids_add(&t->ids, id);
-}
-
 static int
 target_record(json_t *rec, size_t line, void *arg, struct rv_err *e)
 {
@@ -82,13 +64,13 @@ target_record(json_t *rec, size_t line, void *arg, struct rv_err *e)
 	if ((rc = in_client_id(rec, &id, e)) != 0)
 		return rc;
 	/* null: a record about a client erased before; nothing left. */
-	if (id == 0 || have(&t->ids, id))
+	if (id == 0 || ids_has(&t->ids, id))
 		return 0;
 	if ((rc = db_int(rv_db(t->ctx), "SELECT id FROM client WHERE id = ?",
 	    id, &found, &ok, e)) != 0)
 		return rc;
 	if (ok)
-		add_target(t, id);
+		ids_add_once(&t->ids, id);
 	else if (!already_erased(t->ctx, id))
 		return rv_fail(e, EX_NOINPUT, "no such client %lld",
 		    (long long)id);
@@ -112,7 +94,7 @@ collect(struct rv_ctx *ctx, int argc, char **argv, struct targets *t)
 	for (i = 0; i < argc; i++) {
 		rc = client_find(rv_db(ctx), argv[i], &id, &err);
 		if (rc == 0)
-			add_target(t, id);
+			ids_add_once(&t->ids, id);
 		else if (rc != EX_NOINPUT || !parse_id(argv[i], &id) ||
 		    !already_erased(ctx, id))
 			rv_die(ctx, rc, "%s", err.msg);

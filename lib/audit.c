@@ -402,27 +402,16 @@ audit_reason_check(sqlite3 *db, int64_t client_id, const char *reason,
 	    "SELECT name, surname, email FROM client WHERE id = ?";
 	sqlite3_stmt *st;
 	const char *what = NULL;
-	int rc, k;
+	int rc;
 
 	if ((rc = db_cached(db, sql, &st, e)) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, client_id);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		/* The email first: it holds the name, often. */
-		static const int col[] = { 2, 0, 1 };
-		static const char *const label[] = { "name", "surname",
-			"email" };
-
-		for (k = 0; k < 3 && what == NULL; k++) {
-			const char *v = (const char *)sqlite3_column_text(st,
-			    col[k]);
-
-			if (v == NULL || strlen(v) < 3)
-				continue;
-			if (col[k] < 2 ? text_has_word(reason, v) :
-			    strcasestr(reason, v) != NULL)
-				what = label[col[k]];
-		}
+		what = text_names_client(reason,
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1),
+		    (const char *)sqlite3_column_text(st, 2));
 		rc = SQLITE_DONE;
 	}
 	sqlite3_reset(st);

@@ -363,15 +363,10 @@ rv_begin(struct rv_ctx *ctx)
 	rv_check(ctx, db_begin(rv_db(ctx), &ctx->err));
 }
 
-/* A read transaction: one snapshot, and no writer kept waiting. */
 void
 rv_begin_read(struct rv_ctx *ctx)
 {
-	sqlite3 *db = rv_db(ctx);
-
-	if (sqlite3_exec(db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
-		rv_check(ctx, db_fail(db, sqlite3_errcode(db), &ctx->err,
-		    "begin"));
+	rv_check(ctx, db_begin_read(rv_db(ctx), &ctx->err));
 }
 
 void
@@ -539,17 +534,13 @@ collect_id(json_t *rec, size_t line, void *arg, struct rv_err *e)
 {
 	struct ids_arg *a = arg;
 	int64_t id, found;
-	size_t i;
 	int rc, ok;
 
 	(void)line;
 	if ((rc = in_client_id(rec, &id, e)) != 0)
 		return rc;
-	if (id == 0)
+	if (id == 0 || ids_has(a->ids, id))
 		return 0;
-	for (i = 0; i < a->ids->n; i++)
-		if (a->ids->v[i] == id)
-			return 0;
 	rc = db_int(rv_db(a->ctx), "SELECT id FROM client WHERE id = ?", id,
 	    &found, &ok, e);
 	if (rc != 0)

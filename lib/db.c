@@ -169,6 +169,17 @@ db_int(sqlite3 *db, const char *sql, int64_t arg, int64_t *out, int *found,
 	return rc;
 }
 
+/* A read transaction: one snapshot, and no writer kept waiting. */
+int
+db_begin_read(sqlite3 *db, struct rv_err *e)
+{
+	int rc = sqlite3_exec(db, "BEGIN DEFERRED", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, e, "begin");
+	return 0;
+}
+
 int
 db_begin(sqlite3 *db, struct rv_err *e)
 {
@@ -306,21 +317,17 @@ fail:
 	return rc;
 }
 
-/* rv_names_client(TEXT, SURNAME, EMAIL): 1 when TEXT holds the email, or
- * the surname as a word (of three letters or more). */
+/* rv_names_client(TEXT, SURNAME, EMAIL): 1 when TEXT holds the email or
+ * the surname (text_names_client; a first name alone says too little). */
 static void
 names_client(sqlite3_context *cx, int argc, sqlite3_value **v)
 {
 	const char *text = (const char *)sqlite3_value_text(v[0]);
-	const char *surname = (const char *)sqlite3_value_text(v[1]);
-	const char *email = (const char *)sqlite3_value_text(v[2]);
 
 	(void)argc;
-	sqlite3_result_int(cx, text != NULL &&
-	    ((email != NULL && *email != '\0' &&
-	    strcasestr(text, email) != NULL) ||
-	    (surname != NULL && strlen(surname) >= 3 &&
-	    text_has_word(text, surname))));
+	sqlite3_result_int(cx, text != NULL && text_names_client(text, NULL,
+	    (const char *)sqlite3_value_text(v[1]),
+	    (const char *)sqlite3_value_text(v[2])) != NULL);
 }
 
 /* For erasure and export: what names a client outside their rows. On

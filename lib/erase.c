@@ -127,7 +127,6 @@ erase_events(struct erase_run *r, const struct rv_who *w,
 	return run_change(r, S_EVENT_TITLE, titles, 0, &t->rows[i], e);
 }
 
-
 /* The events pushed to Google for their bookings are queued for deletion
  * there (the next gcal-sync does it), and pending pushes dropped: by
  * gcal_forget_client, for each client who has any. */

@@ -66,6 +66,7 @@ struct rv_ids {
 	size_t n, cap;
 };
 void ids_add(struct rv_ids *l, int64_t id);
+int ids_has(const struct rv_ids *l, int64_t id);
 void ids_add_once(struct rv_ids *l, int64_t id);
 void ids_free(struct rv_ids *l);
 
@@ -83,6 +84,8 @@ size_t utf8_seq(const unsigned char *p, const unsigned char *end);
 size_t utf8_valid(const char *s, size_t n);
 size_t utf8_unsafe(const char *s, size_t n);
 int text_has_word(const char *s, const char *w);
+const char *text_names_client(const char *text, const char *name,
+    const char *surname, const char *email);
 int norm_phone(const char *s, char *out, size_t outsz, struct rv_err *e);
 int is_tty(FILE *fp);
 const char *login_name(void);
@@ -146,6 +149,7 @@ int db_open(const char *path, long busy_ms, sqlite3 **out, struct rv_err *e);
 int db_migrate(sqlite3 *db, struct rv_err *e);
 void db_close(sqlite3 *db);
 int db_begin(sqlite3 *db, struct rv_err *e);	/* BEGIN IMMEDIATE */
+int db_begin_read(sqlite3 *db, struct rv_err *e);	/* BEGIN DEFERRED */
 int db_commit(sqlite3 *db, struct rv_err *e);
 void db_rollback(sqlite3 *db);
 /* Map a SQLite failure to an exit code and a message. */
@@ -199,10 +203,10 @@ struct rv_who {
 	" BETWEEN CAST(substr(ref, 9) AS INTEGER) AND " \
 	"CAST(substr(ref, instr(ref, '-') + 1) AS INTEGER))"
 
-/* Appends one audit row in the caller's transaction; fields are names. */
 /* 0 unless reason holds client_id's email, name or surname (65). */
 int audit_reason_check(sqlite3 *db, int64_t client_id, const char *reason,
     struct rv_err *e);
+/* Appends one audit row in the caller's transaction; fields are names. */
 int audit_append(sqlite3 *db, const struct rv_who *w, const char *action,
     int64_t client_id, const char *ref, const char *fields,
     struct rv_err *e);

@@ -192,16 +192,24 @@ ids_add(struct rv_ids *l, int64_t id)
 	l->v[l->n++] = id;
 }
 
-/* For the few ids named on a command line: a linear look. */
-void
-ids_add_once(struct rv_ids *l, int64_t id)
+/* For the few ids named on a command line, or a stream's distinct
+ * clients: a linear look. */
+int
+ids_has(const struct rv_ids *l, int64_t id)
 {
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
 		if (l->v[i] == id)
-			return;
-	ids_add(l, id);
+			return 1;
+	return 0;
+}
+
+void
+ids_add_once(struct rv_ids *l, int64_t id)
+{
+	if (!ids_has(l, id))
+		ids_add(l, id);
 }
 
 void
@@ -375,6 +383,27 @@ text_has_word(const char *s, const char *w)
 		    !word_char((unsigned char)s[i + n]))
 			return 1;
 	return 0;
+}
+
+/*
+ * Which of a client's identifiers text holds, if any: the email anywhere
+ * (checked first: it often holds the name), else the name (when given)
+ * or the surname as a word; names under three letters are too common to
+ * tell. "email", "name", "surname" or NULL.
+ */
+const char *
+text_names_client(const char *text, const char *name, const char *surname,
+    const char *email)
+{
+	if (email != NULL && strlen(email) >= 3 &&
+	    strcasestr(text, email) != NULL)
+		return "email";
+	if (name != NULL && strlen(name) >= 3 && text_has_word(text, name))
+		return "name";
+	if (surname != NULL && strlen(surname) >= 3 &&
+	    text_has_word(text, surname))
+		return "surname";
+	return NULL;
 }
 
 /* Counts UTF-8 code points; -1 if the bytes are not valid UTF-8. */
