@@ -194,11 +194,12 @@ gcal_disconnect(struct rv_ctx *ctx, int argc, char **argv)
 	 * while access lasts, each titled busy first (Google's trash);
 	 * what was pending is moot then, deletions aside, and they go. */
 	if (connected && removing) {
-		if (!client || gcal_sync_staff(&g, id, &take, &r, &err) != 0)
+		rc = client ? gcal_sync_staff(&g, id, &take, &r, &err) : -1;
+		removed = client ? r.deleted : 0;
+		if (rc != 0)
 			rv_warn(ctx, "%s; disconnecting anyway: events pushed "
 			    "to %s stay there (%ld removed)", err.msg,
-			    argv[optind], client ? r.deleted : 0);
-		removed = client ? r.deleted : 0;
+			    argv[optind], removed);
 	}
 	revoke_rc = connected ? gcal_revoke(&g, id, &revoked, &err) : 0;
 	rv_begin(ctx);
